@@ -1,0 +1,48 @@
+/* exectrace: the command that fronts every part of the project.
+ *
+ * One file per subcommand (cmd_*.c), as in uftrace; this file only
+ * dispatches and prints the top-level help.  Exit status: 0 on success,
+ * 1 when the work failed (a missing or unusable trace), 2 on a usage error.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "exectrace/version.h"
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} command;
+
+static const command commands[] = {
+    {"dump", et__cmd_dump, "print every event of a trace, one per line"},
+    {"stats", et__cmd_stats, "summarise a trace: events, threads, kinds, losses"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: exectrace COMMAND [OPTIONS] ...\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\n'exectrace COMMAND --help' describes a command.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("exectrace %s\n", ET_VERSION_STRING);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "exectrace: unknown command '%s' (try 'exectrace --help')\n", argv[1]);
+  return 2;
+}

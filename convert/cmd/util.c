@@ -1,0 +1,54 @@
+/* Helpers shared by the subcommands: loading with clear errors, quoting. */
+#include <stdint.h>
+#include <string.h>
+
+#include "cli.h"
+
+et_trace *et__cli_load(const char *path) {
+  et_trace *t;
+  int err = et_trace_open(path, &t);
+  if (err == 0) return t;
+  if (err == ET_E_FORMAT)
+    fprintf(stderr, "exectrace: '%s' is not an exectrace trace\n", path);
+  else
+    fprintf(stderr, "exectrace: cannot read '%s': %s\n", path, et_strerror(err));
+  return NULL;
+}
+
+void et__cli_warnings(const et_trace *t) {
+  size_t n = et_trace_warning_count(t);
+  for (size_t i = 0; i < n; i++) fprintf(stderr, "exectrace: warning: %s\n", et_trace_warning(t, i));
+}
+
+int et__cli_usage_error(const char *cmd, const char *msg, const char *arg) {
+  if (arg)
+    fprintf(stderr, "exectrace %s: %s '%s' (try 'exectrace %s --help')\n", cmd, msg, arg, cmd);
+  else
+    fprintf(stderr, "exectrace %s: %s (try 'exectrace %s --help')\n", cmd, msg, cmd);
+  return 2;
+}
+
+void et__json_str(FILE *f, const char *s, size_t n) {
+  fputc('"', f);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c == '\n') fputs("\\n", f);
+    else if (c == '\t') fputs("\\t", f);
+    else if (c < 0x20 || c == 0x7f) fprintf(f, "\\u%04x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+void et__quote(FILE *f, const char *s, size_t n) {
+  fputc('"', f);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c == '\n') fputs("\\n", f);
+    else if (c < 0x20 || c >= 0x7f) fprintf(f, "\\x%02x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}

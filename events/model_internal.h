@@ -1,0 +1,168 @@
+/* The reader's internal structures, shared by its files:
+ *   scan.c    framing: file header, chunks, checksums, resynchronisation, metadata
+ *   decode.c  events: decoding, time conversion, per-thread cursors
+ *   model.c   the model: loading, state spans, wakes, tasks, accessors
+ */
+#ifndef EXECTRACE_EVENTS_MODEL_INTERNAL_H
+#define EXECTRACE_EVENTS_MODEL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "exectrace/reader.h"
+#include "wire.h"
+
+#define ET_MAX_WARNINGS 200
+
+/* Grows a vector (p, n, cap) to hold one more element; false on OOM. */
+#define ET_VEC_GROW(p, n, cap) et__vec_grow((void **)&(p), &(cap), (n) + 1, sizeof *(p))
+bool et__vec_grow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* One EVENTS chunk's payload, as found in the input. */
+typedef struct et__ref {
+  const uint8_t *p;    /* first event */
+  uint32_t len;        /* bytes of events that decode cleanly */
+  uint32_t nevents;
+  uint64_t seq;
+  uint64_t base_ticks;
+} et__ref;
+
+typedef struct et__mstream {
+  et__ref *refs;
+  size_t n, cap;
+} et__mstream;
+
+typedef struct et__mthread {
+  et_thread_info info;
+  uint64_t name_id;
+  et__mstream st[ET_STREAM_COUNT];
+  et_span *spans;
+  size_t nspans, capspans;
+} et__mthread;
+
+typedef struct et__sync {
+  uint64_t ticks, ns;
+} et__sync;
+
+/* A linear piece of the ticks -> ns conversion. */
+typedef struct et__seg {
+  uint64_t ticks;
+  double ns;
+  double slope;
+} et__seg;
+
+typedef struct et__u64map {
+  uint64_t *keys; /* key + 1, so 0 marks an empty slot */
+  uint64_t *vals;
+  size_t cap, n;
+} et__u64map;
+
+bool et__map_put(et__u64map *m, uint64_t key, uint64_t val);
+bool et__map_get(const et__u64map *m, uint64_t key, uint64_t *val);
+void et__map_free(et__u64map *m);
+
+struct et_trace {
+  uint8_t *data;
+  size_t len;
+  bool mapped;
+
+  et_kind_desc kinds[ET_EV_LIMIT];
+  bool known[ET_EV_LIMIT]; /* the trace's kind k means what ours means */
+  bool have_catalog;
+
+  char **strs;
+  size_t nstrs;
+  uint64_t *frames;
+  size_t nframes, capframes;
+  uint64_t *stack_off; /* by id: (offset << 8) | count */
+  size_t nstacks;   /* ids below this may be defined */
+  size_t stacks_defined;
+  et_mapping *maps;
+  size_t nmaps, capmaps;
+
+  et__sync *syncs;
+  size_t nsyncs, capsyncs;
+  uint64_t rate; /* ticks per second */
+  bool syncs_sorted;
+
+  et__mthread *threads;
+  size_t nthreads, capthreads;
+  et__u64map tid_index;
+
+  et_task *tasks;
+  size_t ntasks, captasks;
+
+  char **warnings;
+  size_t nwarnings, capwarnings;
+  uint64_t warnings_dropped;
+
+  et_trace_info info;
+  uint64_t kind_count[ET_EV_LIMIT];
+  uint64_t end_drops;  /* from END */
+  uint64_t event_drops; /* sum of DROP records */
+
+  /* Arena for strings the model owns. */
+  char *arena;
+  size_t arena_left;
+  char **blocks;
+  size_t nblocks, capblocks;
+
+  /* Streaming mode: events are handed out instead of indexed. */
+  const et_stream_handlers *stream;
+  void *stream_arg;
+  int stream_stop;
+};
+
+/* Records a warning (printf-style); never fails. */
+void et__warn(et_trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Copies n bytes into the arena as a NUL-terminated string. */
+char *et__strdup_n(et_trace *t, const void *s, size_t n);
+
+/* Processes the input [data, data + len); at_eof says no more will come.
+ * Returns how many bytes were consumed (all of them when at_eof). */
+size_t et__scan(et_trace *t, const uint8_t *data, size_t len, size_t off, bool at_eof);
+
+/* Checks the file header; 0, ET_E_FORMAT or ET_E_VERSION; 1 if more bytes are needed. */
+int et__check_header(et_trace *t, const uint8_t *data, size_t len, bool at_eof);
+
+/* Handles one EVENTS chunk: index it (model) or hand its events out (stream). */
+void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t file_off);
+
+/* Thread index for tid, created on first sight; SIZE_MAX on OOM. */
+size_t et__thread_of(et_trace *t, uint64_t tid);
+
+/* Ticks -> ns since the start. */
+et__seg et__segment(const et_trace *t, uint64_t ticks);
+static inline uint64_t et__seg_ns(const et__seg *s, uint64_t ticks) {
+  double ns = s->ns + ((double)(int64_t)(ticks - s->ticks)) * s->slope;
+  return ns <= 0 ? 0 : (uint64_t)ns;
+}
+void et__sort_syncs(et_trace *t);
+
+/* Decodes one event at *pp; 0, or -1 if malformed. */
+int et__decode(const et_trace *t, const uint8_t **pp, const uint8_t *end, et_event *ev,
+               uint64_t *ticks);
+
+/* A cursor over one stream of one thread. */
+typedef struct et__iter {
+  const et_trace *t;
+  const et__mstream *s;
+  size_t ref;
+  const uint8_t *p, *end;
+  uint64_t ticks;
+  et__seg seg;
+  uint64_t tid;
+  uint8_t stream;
+} et__iter;
+
+void et__iter_init(et__iter *it, const et_trace *t, const et__mstream *s, uint64_t tid,
+                   uint8_t stream);
+bool et__iter_next(et__iter *it, et_event *ev);
+
+/* Builds the model once every chunk is indexed: spans, wakes, tasks, counts. */
+int et__build(et_trace *t);
+
+#endif

@@ -1,0 +1,190 @@
+/* exectrace: the trace reader and model API.
+ *
+ * et_trace_open() loads a trace file into a model: per-thread, time-ordered
+ * events with strings and stacks resolved, each thread's state over time
+ * (running, runnable, blocked by reason, in a system call, stopped by GC),
+ * tasks, mappings and clock, plus warnings that say exactly what was lost
+ * when the file is truncated or damaged.  Loading never fails on damage: it
+ * fails only when the input is not a trace at all (ET_E_FORMAT), needs a
+ * newer reader (ET_E_VERSION), or cannot be read (-errno).
+ *
+ * et_trace_stream() reads a trace (a file or a pipe) once, in file order,
+ * handing each event to a callback without building the model, for tools
+ * that need no random access.
+ *
+ * Link with libexectrace-reader (pkg-config exectrace-reader).
+ */
+#ifndef EXECTRACE_READER_H
+#define EXECTRACE_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exectrace/exectrace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct et_trace et_trace;
+
+#define ET_EVENT_MAX_FIELDS 4
+
+/* One decoded event. */
+typedef struct et_event {
+  uint64_t time;   /* nanoseconds since the trace's start */
+  uint64_t tid;    /* the thread that emitted it */
+  uint32_t stack;  /* the event's stack id (its K field), 0 for none */
+  uint8_t kind;    /* wire number (ET_EV_* in the catalogue) */
+  uint8_t stream;  /* 0: ordinary context, 1: signal handler */
+  uint8_t nfields;
+  uint64_t field[ET_EVENT_MAX_FIELDS]; /* catalogue order; S and K are ids, I is int64_t
+                                          stored two's complement, B is the length */
+  const char *bytes;                   /* the B field's bytes (not NUL-terminated), or NULL */
+} et_event;
+
+/* Field types (et_trace_field_type), as their catalogue letters. */
+enum et_field {
+  ET_FIELD_U = 'U', /* unsigned */
+  ET_FIELD_I = 'I', /* signed */
+  ET_FIELD_T = 'T', /* thread id */
+  ET_FIELD_P = 'P', /* object address */
+  ET_FIELD_S = 'S', /* string id */
+  ET_FIELD_K = 'K', /* stack id */
+  ET_FIELD_B = 'B', /* bytes */
+};
+
+/* Whole-trace facts. */
+typedef struct et_trace_info {
+  uint64_t events;        /* events decoded */
+  uint64_t bytes;         /* size of the input */
+  uint64_t dropped;       /* events the tracer lost (DROP records / END totals) */
+  uint64_t lost_chunks;   /* damaged or missing chunks skipped by the reader */
+  uint64_t lost_bytes;    /* bytes of input skipped by the reader */
+  uint64_t start_ns;      /* CLOCK_MONOTONIC time of the trace's start */
+  uint64_t duration_ns;   /* from the start to the last event or sync point */
+  uint64_t wall_start_ns; /* CLOCK_REALTIME at the start */
+  uint64_t pid;
+  const char *exe;        /* "" if unknown */
+  const char *cmdline;    /* arguments separated by spaces */
+  bool complete;          /* the trace ends with an END record */
+} et_trace_info;
+
+typedef struct et_thread_info {
+  uint64_t tid;
+  uint64_t parent;  /* creator's tid, 0 if unknown */
+  const char *name; /* "" if never named */
+  uint64_t events;
+  uint64_t first, last; /* times of its first and last events */
+  uint64_t dropped;
+} et_thread_info;
+
+typedef struct et_mapping {
+  uint64_t start, limit, offset;
+  const char *path;
+  const uint8_t *build_id;
+  size_t build_id_len;
+} et_mapping;
+
+/* Thread states over time. */
+enum et_state {
+  ET_STATE_RUNNING = 1,  /* on CPU, or at least not waiting on anything we saw */
+  ET_STATE_RUNNABLE = 2, /* woken, not yet running again (scheduler latency) */
+  ET_STATE_BLOCKED = 3,  /* waiting; reason holds enum et_reason */
+  ET_STATE_SYSCALL = 4,  /* in a system call; reason holds enum et_fdclass */
+  ET_STATE_GC = 5,       /* stopped by a stop-the-world pause */
+  ET_STATE_COUNT
+};
+
+/* A span of one thread's state; it ends where the next span starts, the
+ * thread's last span at the thread's last event.  For BLOCKED and SYSCALL
+ * spans, stack is the stack of the event that began the wait; for RUNNABLE
+ * spans, the stack of the wake that made the thread runnable. */
+typedef struct et_span {
+  uint64_t start;
+  uint32_t stack;
+  uint8_t state;
+  uint8_t reason;
+  uint16_t flags;
+} et_span;
+
+typedef struct et_task {
+  uint64_t id, parent;
+  const char *type;
+  uint64_t begin, end; /* end is UINT64_MAX if the task never ended in the trace */
+  uint64_t tid;        /* the thread that began it */
+} et_task;
+
+/* Loads a trace from a file ("-" reads standard input).  On success *out
+ * must be freed with et_trace_close(); warnings say what was lost. */
+ET_EXPORT int et_trace_open(const char *path, et_trace **out);
+
+/* Loads a trace from memory (copied). */
+ET_EXPORT int et_trace_open_mem(const void *data, size_t len, et_trace **out);
+
+ET_EXPORT void et_trace_close(et_trace *t);
+
+ET_EXPORT const et_trace_info *et_trace_get_info(const et_trace *t);
+
+/* Warnings about damage and loss, in the order found. */
+ET_EXPORT size_t et_trace_warning_count(const et_trace *t);
+ET_EXPORT const char *et_trace_warning(const et_trace *t, size_t i);
+
+/* The catalogue as the trace declares it. */
+ET_EXPORT const char *et_trace_kind_name(const et_trace *t, unsigned kind); /* NULL if unknown */
+ET_EXPORT unsigned et_trace_field_count(const et_trace *t, unsigned kind);
+ET_EXPORT const char *et_trace_field_name(const et_trace *t, unsigned kind, unsigned field);
+ET_EXPORT int et_trace_field_type(const et_trace *t, unsigned kind, unsigned field);
+ET_EXPORT uint64_t et_trace_kind_count(const et_trace *t, unsigned kind);
+/* Kind number for a name, or -1. */
+ET_EXPORT int et_trace_kind_by_name(const et_trace *t, const char *name);
+
+/* Strings and stacks by id: NULL / 0 frames when unknown. */
+ET_EXPORT const char *et_trace_string(const et_trace *t, uint64_t id);
+ET_EXPORT size_t et_trace_stack(const et_trace *t, uint64_t id, const uint64_t **frames);
+ET_EXPORT size_t et_trace_stack_count(const et_trace *t);     /* distinct stacks defined */
+ET_EXPORT uint64_t et_trace_stack_id_limit(const et_trace *t); /* every stack id is below this */
+
+ET_EXPORT size_t et_trace_mapping_count(const et_trace *t);
+ET_EXPORT const et_mapping *et_trace_mapping(const et_trace *t, size_t i);
+
+ET_EXPORT size_t et_trace_thread_count(const et_trace *t);
+ET_EXPORT const et_thread_info *et_trace_thread(const et_trace *t, size_t i);
+
+/* The state spans of thread i, in time order. */
+ET_EXPORT size_t et_trace_spans(const et_trace *t, size_t i, const et_span **spans);
+ET_EXPORT const char *et_state_name(unsigned state);
+/* Names of enum values: reasons ("mutex"), fd classes ("socket"), drop reasons. */
+ET_EXPORT const char *et_reason_name(unsigned reason);
+ET_EXPORT const char *et_fdclass_name(unsigned fdclass);
+ET_EXPORT const char *et_drop_reason_name(unsigned reason);
+
+ET_EXPORT size_t et_trace_task_count(const et_trace *t);
+ET_EXPORT const et_task *et_trace_task(const et_trace *t, size_t i);
+
+/* Iterates one thread's events in time order. */
+typedef struct et_cursor {
+  uint64_t opaque[64];
+} et_cursor;
+ET_EXPORT void et_cursor_init(et_cursor *c, const et_trace *t, size_t thread);
+ET_EXPORT bool et_cursor_next(et_cursor *c, et_event *ev);
+
+/* Calls fn for every event of every thread in time order; stops early and
+ * returns fn's value if it is non-zero. */
+ET_EXPORT int et_trace_for_each(const et_trace *t, int (*fn)(void *arg, const et_event *ev), void *arg);
+
+/* Streaming: events in file order (each thread's in time order), with
+ * strings, stacks and clock known so far available through t. */
+typedef struct et_stream_handlers {
+  int (*event)(void *arg, const et_trace *t, const et_event *ev); /* non-zero stops */
+  void (*warning)(void *arg, const char *msg);                     /* may be NULL */
+} et_stream_handlers;
+
+ET_EXPORT int et_trace_stream(const char *path, const et_stream_handlers *h, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,366 @@
+/* The public tracing API: sessions and the event functions.
+ *
+ * Each event function opens with a load and a branch on et__g.enabled, so a
+ * call while recording is off costs just that.  While on, it reserves room
+ * in the calling thread's chunk, captures a stack if the kind asks for one
+ * (a frame-pointer walk from this function's own frame, so the innermost
+ * frame is the caller's return address), reads the clock and encodes the
+ * fields with the encoders generated from the catalogue.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "session.h"
+
+ET_HIDDEN et__global et__g;
+
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool hooks_installed;
+
+#define DEFAULT_BUFFER (64u << 20)
+#define DEFAULT_CHUNK (64u << 10)
+#define DEFAULT_DEPTH 32
+#define STRING_SLOTS (1u << 16)
+#define STRING_ARENA (16u << 20)
+#define STACK_SLOTS (1u << 18)
+#define STACK_ARENA (128u << 20)
+
+void et_options_init(et_options *o) {
+  memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+  o->buffer_size = DEFAULT_BUFFER;
+  o->chunk_size = DEFAULT_CHUNK;
+  o->stack_depth = DEFAULT_DEPTH;
+  o->stacks = ET_STACKS_DEFAULT;
+  o->clock = ET_CLOCKSRC_AUTO;
+  o->fd = -1;
+  o->flush_ms = 1000;
+  o->block_when_full = false;
+}
+
+static uint64_t stack_kinds(int mode) {
+  uint64_t mask = 0;
+  for (unsigned k = 0; k < 64; k++) {
+    const et_kind_desc *d = &et__kinds[k];
+    if (!d->name) continue;
+    bool has_k = false;
+    for (unsigned f = 0; f < d->nfields; f++) has_k |= d->ftype[f] == ET_FT_K;
+    if (!has_k) continue;
+    if (mode == ET_STACKS_ALL || (mode == ET_STACKS_DEFAULT && (d->flags & ET_KF_STACK)))
+      mask |= 1ull << k;
+  }
+  return mask;
+}
+
+static int check_options(const et_options *o) {
+  if (o->struct_size < offsetof(et_options, block_when_full) + sizeof o->block_when_full)
+    return -EINVAL;
+  if (o->chunk_size < 4096 || o->chunk_size > (16u << 20) ||
+      (o->chunk_size & (o->chunk_size - 1)) != 0)
+    return ET_E_LIMIT;
+  if (o->buffer_size < (1u << 20) || o->buffer_size > (16ull << 30) ||
+      o->buffer_size < 2 * o->chunk_size)
+    return ET_E_LIMIT;
+  if (o->stack_depth < 1 || o->stack_depth > ET_MAX_STACK_DEPTH) return ET_E_LIMIT;
+  if (o->stacks < ET_STACKS_DEFAULT || o->stacks > ET_STACKS_ALL) return -EINVAL;
+  if (o->clock < ET_CLOCKSRC_AUTO || o->clock > ET_CLOCKSRC_MONOTONIC) return -EINVAL;
+  return 0;
+}
+
+static void at_exit(void) {
+  et__session *s = et__g.session;
+  if (s && s->pid == getpid() && et__on()) et_stop();
+}
+
+static void at_fork_child(void) {
+  /* The child must never write into the parent's trace; it has no writer. */
+  atomic_store(&et__g.enabled, 0);
+  atomic_fetch_add(&et__g.epoch, 1);
+  et__g.session = NULL;
+  pthread_mutex_init(&start_lock, NULL);
+}
+
+static void free_session(et__session *s) {
+  et__pool_release(&s->pool);
+  et__table_release(&s->strings);
+  et__table_release(&s->stacks);
+  /* The structure itself stays: a thread that loaded the pointer before the
+   * stop may still look at it. */
+}
+
+int et_start(const char *path) {
+  et_options o;
+  et_options_init(&o);
+  return et_start_opts(path, &o);
+}
+
+int et_start_opts(const char *path, const et_options *o) {
+  int err = check_options(o);
+  if (err) return err;
+  if (path == NULL && o->fd < 0) return -EINVAL;
+  pthread_mutex_lock(&start_lock);
+  if (et__on()) {
+    pthread_mutex_unlock(&start_lock);
+    return ET_E_ACTIVE;
+  }
+  err = et__thread_key_init();
+  et__session *s = err ? NULL : calloc(1, sizeof *s);
+  if (!err && !s) err = -ENOMEM;
+  if (err) goto out;
+  s->opt = *o;
+  s->pid = getpid();
+  if (path) {
+    s->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (s->fd < 0) {
+      err = -errno;
+      goto fail_free;
+    }
+    s->own_fd = true;
+  } else {
+    s->fd = o->fd;
+  }
+  if ((err = et__pool_init(&s->pool, o->buffer_size, o->chunk_size)) != 0) goto fail_fd;
+  if ((err = et__table_init(&s->strings, ET_CHUNK_STRINGS, STRING_SLOTS, STRING_ARENA)) != 0 ||
+      (err = et__table_init(&s->stacks, ET_CHUNK_STACKS, STACK_SLOTS, STACK_ARENA)) != 0)
+    goto fail_fd; /* mappings are left; they are reserve-only */
+
+  bool tsc = o->clock == ET_CLOCKSRC_TSC || (o->clock == ET_CLOCKSRC_AUTO && et__tsc_usable());
+  et__g.use_tsc = tsc;
+  s->ticks_per_sec = et__clock_calibrate(tsc);
+  if (s->ticks_per_sec == 0) {
+    et__g.use_tsc = false;
+    s->ticks_per_sec = et__clock_calibrate(false);
+  }
+  s->start_ns = et__mono_ns();
+  s->start_ticks = et__ticks();
+  et__g.stack_depth = o->stack_depth;
+  et__g.stack_kinds = stack_kinds(o->stacks);
+  et__g.block_when_full = o->block_when_full;
+  et__g.session = s;
+  if ((err = et__writer_start(s)) != 0) {
+    et__g.session = NULL;
+    goto fail_fd;
+  }
+  if (!hooks_installed) {
+    atexit(at_exit);
+    pthread_atfork(NULL, NULL, at_fork_child);
+    hooks_installed = true;
+  }
+  atomic_fetch_add_explicit(&et__g.epoch, 1, memory_order_release);
+  atomic_store_explicit(&et__g.enabled, 1, memory_order_release);
+  goto out;
+fail_fd:
+  if (s->own_fd) close(s->fd);
+  free_session(s);
+fail_free:
+  free(s);
+out:
+  pthread_mutex_unlock(&start_lock);
+  return err;
+}
+
+int et_stop(void) {
+  pthread_mutex_lock(&start_lock);
+  et__session *s = et__g.session;
+  int err = 0;
+  if (!et__on() || s == NULL) {
+    err = ET_E_INACTIVE;
+  } else if (s->pid != getpid()) {
+    err = ET_E_FORKED;
+  } else {
+    atomic_store_explicit(&et__g.enabled, 0, memory_order_release);
+    err = et__writer_stop(s);
+    if (s->own_fd && close(s->fd) != 0 && err == 0) err = -errno;
+    atomic_fetch_add_explicit(&et__g.epoch, 1, memory_order_release);
+    et__g.session = NULL;
+    free_session(s);
+  }
+  pthread_mutex_unlock(&start_lock);
+  return err;
+}
+
+bool et_enabled(void) {
+  return et__on();
+}
+
+uint64_t et_thread_id(void) {
+  et__thread *t = et__tls;
+  if (t != NULL && (uintptr_t)t != 1) return t->tid;
+  return (uint64_t)syscall(SYS_gettid);
+}
+
+/* Emits an event whose last field is a stack `stk` captured here. */
+#define ET_EMIT_STACK(lname, NAME, ...)                                                      \
+  do {                                                                                       \
+    et__w et_w_;                                                                             \
+    if (et__open(&et_w_, ET_MAXLEN_EV_##NAME)) {                                             \
+      uint32_t stk = et__stack_here(et_w_.t, ET_EV_##NAME, __builtin_frame_address(0));      \
+      uint8_t *et_p_ = et__head(&et_w_, ET_EV_##NAME);                                       \
+      et__close(&et_w_, et__enc_##lname(et_p_, __VA_ARGS__));                                \
+    }                                                                                        \
+  } while (0)
+
+/* Emits an event with one string field first, interned inside the write. */
+#define ET_EMIT_STR(lname, NAME, str, ...)                                                   \
+  do {                                                                                       \
+    et__w et_w_;                                                                             \
+    if (et__open(&et_w_, ET_MAXLEN_EV_##NAME)) {                                             \
+      uint32_t sid = et__intern(et_w_.t, str);                                               \
+      uint8_t *et_p_ = et__head(&et_w_, ET_EV_##NAME);                                       \
+      et__close(&et_w_, et__enc_##lname(et_p_, sid __VA_ARGS__));                            \
+    }                                                                                        \
+  } while (0)
+
+uint64_t et_task_begin(uint64_t parent, const char *type) {
+  if (!et__on()) return 0;
+  et__thread *t = et__self();
+  if (t == NULL) return 0;
+  if (t->task_next == t->task_limit) {
+    et__session *s = et__g.session;
+    if (s == NULL) return 0;
+    uint64_t base = atomic_fetch_add_explicit(&s->task_counter, ET_TASK_ID_BLOCK,
+                                              memory_order_relaxed);
+    t->task_next = base + 1;
+    t->task_limit = base + 1 + ET_TASK_ID_BLOCK;
+  }
+  uint64_t id = t->task_next++;
+  et__w w;
+  if (et__open(&w, ET_MAXLEN_EV_TASK_BEGIN)) {
+    uint32_t sid = et__intern(w.t, type);
+    uint32_t stk = et__stack_here(w.t, ET_EV_TASK_BEGIN, __builtin_frame_address(0));
+    uint8_t *p = et__head(&w, ET_EV_TASK_BEGIN);
+    et__close(&w, et__enc_task_begin(p, id, parent, sid, stk));
+  }
+  return id;
+}
+
+void et_task_end(uint64_t task) {
+  if (!et__on()) return;
+  ET_EMIT(task_end, TASK_END, task);
+}
+
+void et_region_begin(uint64_t task, const char *name) {
+  if (!et__on()) return;
+  et__w w;
+  if (et__open(&w, ET_MAXLEN_EV_REGION_BEGIN)) {
+    uint32_t sid = et__intern(w.t, name);
+    uint32_t stk = et__stack_here(w.t, ET_EV_REGION_BEGIN, __builtin_frame_address(0));
+    uint8_t *p = et__head(&w, ET_EV_REGION_BEGIN);
+    et__close(&w, et__enc_region_begin(p, task, sid, stk));
+  }
+}
+
+void et_region_end(uint64_t task, const char *name) {
+  if (!et__on()) return;
+  et__w w;
+  if (et__open(&w, ET_MAXLEN_EV_REGION_END)) {
+    uint32_t sid = et__intern(w.t, name);
+    uint8_t *p = et__head(&w, ET_EV_REGION_END);
+    et__close(&w, et__enc_region_end(p, task, sid));
+  }
+}
+
+void et_log(uint64_t task, const char *category, const char *message) {
+  if (!et__on()) return;
+  size_t len = message ? strnlen(message, ET_MAX_MESSAGE + 1) : 0;
+  et__w w;
+  if (et__open(&w, ET_MAXLEN_EV_LOG)) {
+    if (len > ET_MAX_MESSAGE) {
+      len = ET_MAX_MESSAGE;
+      atomic_fetch_add_explicit(&w.t->drops[ET_DROP_TRUNCATED_MSG], 1, memory_order_relaxed);
+    }
+    uint32_t cat = et__intern(w.t, category);
+    uint32_t stk = et__stack_here(w.t, ET_EV_LOG, __builtin_frame_address(0));
+    uint8_t *p = et__head(&w, ET_EV_LOG);
+    et__close(&w, et__enc_log(p, task, cat, message ? message : "", len, stk));
+  }
+}
+
+void et_thread_name(const char *name) {
+  if (!et__on()) return;
+  ET_EMIT_STR(thread_name, THREAD_NAME, name, );
+}
+
+void et_thread_create(uint64_t child_tid) {
+  if (!et__on()) return;
+  ET_EMIT_STACK(thread_create, THREAD_CREATE, child_tid, stk);
+}
+
+void et_block_begin(int reason, const void *object) {
+  if (!et__on()) return;
+  et__thread *t = et__self();
+  if (t == NULL) return;
+  t->block_reason = reason;
+  ET_EMIT_STACK(block_begin, BLOCK_BEGIN, (uint64_t)reason, (uint64_t)(uintptr_t)object, stk);
+}
+
+void et_block_end(void) {
+  if (!et__on()) return;
+  et__thread *t = et__self();
+  if (t == NULL) return;
+  ET_EMIT(block_end, BLOCK_END, (uint64_t)t->block_reason);
+}
+
+void et_wake(uint64_t tid, const void *object) {
+  if (!et__on()) return;
+  ET_EMIT_STACK(wake, WAKE, tid, (uint64_t)(uintptr_t)object, stk);
+}
+
+void et_syscall_begin(long nr, int fd, int fdclass) {
+  if (!et__on()) return;
+  ET_EMIT_STACK(syscall_begin, SYSCALL_BEGIN, (uint64_t)nr, fd, (uint64_t)fdclass, stk);
+}
+
+void et_syscall_end(long result) {
+  if (!et__on()) return;
+  ET_EMIT(syscall_end, SYSCALL_END, result);
+}
+
+void et_gc_begin(void) {
+  if (!et__on()) return;
+  ET_EMIT0(gc_begin, GC_BEGIN);
+}
+
+void et_gc_end(void) {
+  if (!et__on()) return;
+  ET_EMIT0(gc_end, GC_END);
+}
+
+void et_gc_phase_begin(const char *name) {
+  if (!et__on()) return;
+  ET_EMIT_STR(gc_phase_begin, GC_PHASE_BEGIN, name, );
+}
+
+void et_gc_phase_end(void) {
+  if (!et__on()) return;
+  ET_EMIT0(gc_phase_end, GC_PHASE_END);
+}
+
+void et_stw_begin(const char *reason) {
+  if (!et__on()) return;
+  ET_EMIT_STR(stw_begin, STW_BEGIN, reason, );
+}
+
+void et_stw_end(void) {
+  if (!et__on()) return;
+  ET_EMIT0(stw_end, STW_END);
+}
+
+void et_heap_live(uint64_t bytes) {
+  if (!et__on()) return;
+  ET_EMIT(heap_live, HEAP_LIVE, bytes);
+}
+
+void et_heap_goal(uint64_t bytes) {
+  if (!et__on()) return;
+  ET_EMIT(heap_goal, HEAP_GOAL, bytes);
+}
+
+void et_counter(const char *name, int64_t value) {
+  if (!et__on()) return;
+  ET_EMIT_STR(counter, COUNTER, name, , value);
+}

@@ -1,0 +1,165 @@
+/* Interned strings and deduplicated stacks.
+ *
+ * Both tables are insert-only open-addressing hash tables whose slots point
+ * into an append-only arena.  A thread that misses claims arena space with one
+ * atomic add, fills the entry, and publishes it with a compare-and-swap on an
+ * empty slot; the winner also pushes the entry on the session's list of
+ * definitions to write.  The writer takes that list after taking the chunks
+ * that use the ids, so every definition reaches the file before its first
+ * use.  There are no locks, so a signal handler can intern too; a full table
+ * answers id 0 and the loss is counted.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "session.h"
+
+#define ET_MAX_LOAD_NUM 3 /* tables refuse inserts beyond 3/4 full */
+#define ET_MAX_LOAD_DEN 4
+
+int et__table_init(et__table *t, uint8_t type, uint32_t cap, size_t arena_cap) {
+  memset(t, 0, sizeof *t);
+  t->type = type;
+  t->cap = cap;
+  size_t slots_len = (size_t)cap * sizeof(*t->slots);
+  void *slots = mmap(NULL, slots_len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (slots == MAP_FAILED) return -errno;
+  void *arena = mmap(NULL, arena_cap, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (arena == MAP_FAILED) {
+    int err = -errno;
+    munmap(slots, slots_len);
+    return err;
+  }
+  t->slots = slots;
+  t->arena = arena;
+  t->arena_cap = arena_cap;
+  return 0;
+}
+
+void et__table_release(et__table *t) {
+  /* Late writers may still probe the table: keep the mapping, drop the pages. */
+  if (t->slots) madvise((void *)t->slots, (size_t)t->cap * sizeof(*t->slots), MADV_DONTNEED);
+  if (t->arena) madvise(t->arena, t->arena_cap, MADV_DONTNEED);
+}
+
+static uint64_t hash_bytes(const void *data, size_t len) {
+  /* FNV-1a with a final mix; strings here are short names. */
+  const unsigned char *p = data;
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  h ^= h >> 29;
+  return h * 0xbf58476d1ce4e5b9ull;
+}
+
+static uint64_t hash_frames(const uintptr_t *f, unsigned n) {
+  uint64_t h = n;
+  for (unsigned i = 0; i < n; i++) {
+    h = (h ^ f[i]) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 32;
+  }
+  return h;
+}
+
+static et__meta *arena_alloc(et__table *t, size_t data_len) {
+  size_t need = (sizeof(et__meta) + data_len + 7) & ~(size_t)7;
+  size_t off = atomic_fetch_add_explicit(&t->arena_used, need, memory_order_relaxed);
+  if (off + need > t->arena_cap) return NULL;
+  return (et__meta *)(void *)(t->arena + off);
+}
+
+static void push_pending(et__session *s, et__meta *m) {
+  et__meta *head = atomic_load_explicit(&s->pending, memory_order_relaxed);
+  do {
+    m->next = head;
+  } while (!atomic_compare_exchange_weak_explicit(&s->pending, &head, m, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+et__meta *et__pending_take(et__session *s) {
+  et__meta *m = atomic_exchange_explicit(&s->pending, NULL, memory_order_acquire), *rev = NULL;
+  while (m) {
+    et__meta *next = m->next;
+    m->next = rev;
+    rev = m;
+    m = next;
+  }
+  return rev;
+}
+
+static bool same(const et__meta *e, uint64_t hash, const void *data, uint32_t len, size_t bytes) {
+  return e->hash == hash && e->len == len && memcmp(e->data, data, bytes) == 0;
+}
+
+/* Finds or inserts data; returns the id, or 0 when the table is full. */
+static uint32_t intern(et__session *s, et__table *t, const void *data, uint32_t len, size_t bytes,
+                       bool nul) {
+  uint64_t hash = t->type == ET_CHUNK_STRINGS ? hash_bytes(data, bytes)
+                                              : hash_frames(data, len);
+  uint32_t mask = t->cap - 1, idx = (uint32_t)hash & mask;
+  et__meta *mine = NULL;
+  for (uint32_t probe = 0; probe < t->cap; probe++, idx = (idx + 1) & mask) {
+    et__meta *e = atomic_load_explicit(&t->slots[idx], memory_order_acquire);
+    while (e == NULL) {
+      if (atomic_load_explicit(&t->count, memory_order_relaxed) >=
+          t->cap / ET_MAX_LOAD_DEN * ET_MAX_LOAD_NUM)
+        return 0;
+      if (mine == NULL) {
+        mine = arena_alloc(t, bytes + (nul ? 1 : 0));
+        if (mine == NULL) return 0;
+        mine->hash = hash;
+        mine->id = 0;
+        mine->len = len;
+        mine->type = t->type;
+        memcpy(mine->data, data, bytes);
+        if (nul) mine->data[bytes] = 0;
+      }
+      if (mine->id == 0) mine->id = atomic_fetch_add_explicit(&t->next_id, 1, memory_order_relaxed) + 1;
+      if (atomic_compare_exchange_strong_explicit(&t->slots[idx], &e, mine, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+        atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
+        push_pending(s, mine);
+        return mine->id;
+      }
+      /* Lost the race: e is the winner; compare with it below. */
+    }
+    if (same(e, hash, data, len, bytes)) return e->id;
+  }
+  return 0;
+}
+
+static void count_loss(et__thread *t, unsigned reason) {
+  atomic_store_explicit(&t->drops[reason],
+                        atomic_load_explicit(&t->drops[reason], memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+}
+
+uint32_t et__intern_slow(et__thread *t, const char *str, size_t len) {
+  et__session *s = et__g.session;
+  if (s == NULL || len > UINT32_MAX / 2) return 0;
+  uint32_t id = intern(s, &s->strings, str, (uint32_t)len, len, true);
+  if (id == 0) count_loss(t, ET_DROP_STRING_TABLE);
+  return id;
+}
+
+uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsigned n) {
+  et__session *s = et__g.session;
+  if (s == NULL) return 0;
+  uint32_t id = intern(s, &s->stacks, frames, n, (size_t)n * sizeof *frames, false);
+  if (id == 0) count_loss(t, ET_DROP_STACK_TABLE);
+  return id;
+}
+
+uint32_t et__stack_capture(et__thread *t, const void *fp) {
+  uintptr_t frames[ET_MAX_STACK_DEPTH];
+  unsigned n = et__walk(t, fp, frames, et__g.stack_depth);
+  return n ? et__stack_intern(t, frames, n) : 0;
+}
+
+uint32_t et__intern_miss(et__thread *t, et__strcache_ent *e, const char *s) {
+  size_t len = strlen(s);
+  uint32_t id = et__intern_slow(t, s, len);
+  if (id != 0 && len < ET_STRCACHE_COPY) et__strcache_fill(e, s, len, id);
+  return id;
+}

@@ -1,0 +1,403 @@
+/* The tracer's types and its inline fast path.
+ *
+ * Layout, in the manner of lttng-ust's ring buffer: this header holds the
+ * per-thread state, the buffer chunk descriptors and the inline functions an
+ * event goes through (et__open / et__head / et__close); the slow paths live in
+ * buffer.c (chunks and threads), intern.c (strings and stacks), writer.c (the
+ * background writer) and api.c (the public functions).
+ *
+ * Memory ordering of the hot path.  A thread owns its current chunk and is the
+ * only one to write its bytes.  After each event it publishes the chunk's
+ * committed length with a release store to chunk->pos; the writer thread reads
+ * pos with an acquire load and only ever reads bytes below it, which are never
+ * written again.  A chunk changes hands (thread -> writer -> free pool ->
+ * thread) through atomic lists whose push/pop are release/acquire, so no byte
+ * is read while it is written.  Signal handlers that interrupt an event write
+ * on the same thread see in_write != 0 and write to the thread's second
+ * (signal) stream instead; a signal that interrupts that one drops its event
+ * and counts it.  On x86-64 the release store is a plain mov, so the fast
+ * path has no lock prefix, no fence and no system call.
+ */
+#ifndef EXECTRACE_TRACER_H
+#define EXECTRACE_TRACER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../events/catalog.h"
+#include "../events/wire.h"
+#include "exectrace/exectrace.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define ET_HAVE_TSC 1
+#else
+#define ET_HAVE_TSC 0
+#endif
+#include <time.h>
+
+#define ET_LIKELY(x) __builtin_expect(!!(x), 1)
+#define ET_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ET_HIDDEN __attribute__((visibility("hidden")))
+#define ET_CACHELINE 64
+
+#define ET_STRCACHE_SIZE 64  /* per-thread string cache entries (power of two) */
+#define ET_STRCACHE_COPY 24  /* strings shorter than this are cached by pointer + content */
+#define ET_MAX_STACK_DEPTH 128
+#define ET_TASK_ID_BLOCK 1024 /* task ids a thread takes from the global counter at once */
+
+/* A buffer chunk's descriptor; the bytes live in the pool's data area. */
+typedef struct et__chunk {
+  _Atomic uint32_t pos;        /* committed bytes: owner release-stores, writer acquire-loads */
+  _Atomic uint32_t next_free;  /* free-list link: index + 1, or 0 */
+  uint32_t index;
+  uint32_t flushed;            /* writer only: bytes already written out */
+  uint64_t base_ticks;         /* owner sets at acquire: time of the stream's previous event */
+  uint64_t flushed_ticks;      /* writer only: time of the last event written out */
+  struct et__thread *owner;
+  struct et__chunk *next;      /* submit-list link */
+  uint8_t stream;
+  uint8_t *data;
+} __attribute__((aligned(ET_CACHELINE))) et__chunk;
+
+/* The pool of chunks of one recording session. */
+typedef struct et__pool {
+  uint8_t *mem;
+  size_t mem_len;
+  et__chunk *desc;
+  size_t desc_len;
+  uint32_t nchunks;
+  uint32_t chunk_size;
+  _Atomic uint64_t free_head; /* (tag << 32) | (index + 1) */
+  _Atomic uint32_t nfree;
+} et__pool;
+
+/* One of a thread's two event streams (ordinary and signal context). */
+typedef struct et__stream {
+  uint8_t *p;          /* next byte to write in the current chunk */
+  uint8_t *end;        /* end of the current chunk's data; NULL forces the slow path */
+  uint64_t last;       /* ticks of the stream's last event */
+  et__chunk *chunk;    /* current chunk, or NULL */
+  uint64_t dropped;    /* events dropped since the last DROP record */
+  uint8_t drop_reason; /* reason of those drops */
+} et__stream;
+
+/* One cached string: its bytes (with the NUL) in w, and masks m selecting
+ * those bytes, so a hit is checked by three masked word compares.  Exactly a
+ * cache line. */
+typedef struct et__strcache_ent {
+  const char *ptr;
+  uint32_t id;
+  uint32_t len;
+  uint64_t w[3];
+  uint64_t m[3];
+} __attribute__((aligned(ET_CACHELINE))) et__strcache_ent;
+
+/* Per-thread state, one mmap'd block per thread, reached by a TLS pointer. */
+typedef struct et__thread {
+  uint32_t epoch;        /* session this state was set up for */
+  uint32_t in_write;     /* 0, or the depth of event writes in progress on this thread */
+  uint64_t tid;
+  uintptr_t stack_lo, stack_hi; /* the thread's stack mapping, for safe frame walks */
+  et__stream s[ET_STREAM_COUNT];
+  uint64_t task_next, task_limit;
+  int block_reason;
+  _Atomic(et__chunk *) cur[ET_STREAM_COUNT]; /* what the writer may peek at */
+  _Atomic uint64_t drops[ET_DROP_REASON_COUNT]; /* totals, for the END record */
+  _Atomic int dead;                            /* the thread has exited */
+  struct et__thread *reg_next;                 /* session registry link */
+  uint64_t seq[ET_STREAM_COUNT];               /* writer only: next chunk sequence number */
+  et__strcache_ent strcache[ET_STRCACHE_SIZE];
+} et__thread;
+
+/* The read-mostly global state; fields written at start/stop only. */
+typedef struct et__global {
+  _Atomic uint32_t enabled;
+  _Atomic uint32_t epoch;
+  uint32_t use_tsc;
+  uint32_t stack_depth;
+  uint64_t stack_kinds; /* bit k: kind k records a stack */
+  bool block_when_full;
+  struct et__session *session;
+} __attribute__((aligned(ET_CACHELINE))) et__global;
+
+extern ET_HIDDEN et__global et__g;
+extern ET_HIDDEN __thread et__thread *et__tls __attribute__((tls_model("initial-exec")));
+
+/* ---- clock ---- */
+
+static inline uint64_t et__ticks(void) {
+#if ET_HAVE_TSC
+  if (ET_LIKELY(et__g.use_tsc)) return __rdtsc();
+#endif
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Measures the tick rate against CLOCK_MONOTONIC; returns ticks per second. */
+ET_HIDDEN uint64_t et__clock_calibrate(bool tsc);
+ET_HIDDEN uint64_t et__mono_ns(void);
+ET_HIDDEN bool et__tsc_usable(void);
+
+/* ---- threads and chunks (buffer.c) ---- */
+
+/* Returns the calling thread's state for the current session, setting it up
+ * on first use; NULL if recording is off or the thread is exiting. */
+ET_HIDDEN et__thread *et__thread_slow(void);
+
+/* Gives the stream's full chunk to the writer and takes a fresh one with room
+ * for need bytes; false if none is free (the event is then dropped). */
+ET_HIDDEN bool et__stream_refill(et__thread *t, unsigned sid, size_t need);
+
+static inline et__thread *et__self(void) {
+  et__thread *t = et__tls;
+  if (ET_UNLIKELY(t == NULL ||
+                  t->epoch != atomic_load_explicit(&et__g.epoch, memory_order_relaxed)))
+    t = et__thread_slow();
+  return t;
+}
+
+static inline bool et__on(void) {
+  return ET_LIKELY(atomic_load_explicit(&et__g.enabled, memory_order_relaxed) != 0);
+}
+
+/* An event write in progress. */
+typedef struct et__w {
+  et__thread *t;
+  et__stream *s;
+  uint8_t *p;
+} et__w;
+
+/* Reserves room for an event of at most maxlen bytes.  False: the event is
+ * not to be written (off, exiting, or dropped and counted). */
+static inline bool et__open(et__w *w, size_t maxlen) {
+  et__thread *t = et__self();
+  if (ET_UNLIKELY(t == NULL)) return false;
+  unsigned sid = ET_STREAM_MAIN;
+  if (ET_UNLIKELY(t->in_write != 0)) {
+    if (t->in_write > 1) {
+      atomic_store_explicit(&t->drops[ET_DROP_NESTED],
+                            atomic_load_explicit(&t->drops[ET_DROP_NESTED], memory_order_relaxed) + 1,
+                            memory_order_relaxed);
+      t->s[ET_STREAM_MAIN].dropped++;
+      t->s[ET_STREAM_MAIN].drop_reason = ET_DROP_NESTED;
+      t->s[ET_STREAM_MAIN].end = NULL; /* record the drop at the next event */
+      return false;
+    }
+    sid = ET_STREAM_SIGNAL;
+  }
+  t->in_write++;
+  atomic_signal_fence(memory_order_seq_cst);
+  et__stream *s = &t->s[sid];
+  /* One compare covers both "chunk full" and "drops to record": a stream
+   * with pending drops (or no chunk) has end == NULL. */
+  if (ET_UNLIKELY((uintptr_t)s->p + maxlen > (uintptr_t)s->end)) {
+    if (!et__stream_refill(t, sid, maxlen)) {
+      atomic_signal_fence(memory_order_seq_cst);
+      t->in_write--;
+      return false;
+    }
+  }
+  w->t = t;
+  w->s = s;
+  w->p = s->p;
+  return true;
+}
+
+/* Writes the kind and the time delta; returns where the fields go. */
+static inline uint8_t *et__head(et__w *w, unsigned kind) {
+  uint64_t now = et__ticks();
+  uint64_t dt = now - w->s->last;
+  if (ET_UNLIKELY((int64_t)dt < 0)) { /* clocks of two cores disagree: keep order */
+    dt = 0;
+    now = w->s->last;
+  }
+  w->s->last = now;
+  uint8_t *p = w->p;
+  *p++ = (uint8_t)kind;
+  return et__put_uvarint(p, dt);
+}
+
+/* Commits the event ending at p. */
+static inline void et__close(et__w *w, uint8_t *p) {
+  et__stream *s = w->s;
+  s->p = p;
+  atomic_store_explicit(&s->chunk->pos, (uint32_t)(p - s->chunk->data), memory_order_release);
+  atomic_signal_fence(memory_order_seq_cst);
+  w->t->in_write--;
+}
+
+/* ---- encoders generated from the catalogue ---- */
+
+#define ET_PARAM_N(n)
+#define ET_PARAM_U(n) , uint64_t n
+#define ET_PARAM_T(n) , uint64_t n
+#define ET_PARAM_P(n) , uint64_t n
+#define ET_PARAM_S(n) , uint64_t n
+#define ET_PARAM_K(n) , uint64_t n
+#define ET_PARAM_I(n) , int64_t n
+#define ET_PARAM_B(n) , const char *n, size_t n##_len
+#define ET_ENC_N(n)
+#define ET_ENC_U(n) p = et__put_uvarint(p, n);
+#define ET_ENC_T(n) p = et__put_uvarint(p, n);
+#define ET_ENC_P(n) p = et__put_uvarint(p, n);
+#define ET_ENC_S(n) p = et__put_uvarint(p, n);
+#define ET_ENC_K(n) p = et__put_uvarint(p, n);
+#define ET_ENC_I(n) p = et__put_svarint(p, n);
+#define ET_ENC_B(n)                                                                          \
+  p = et__put_uvarint(p, n##_len);                                                           \
+  memcpy(p, n, n##_len);                                                                     \
+  p += n##_len;
+#define ET_MAXLEN_N 0
+#define ET_MAXLEN_U ET_VARINT_MAX
+#define ET_MAXLEN_T ET_VARINT_MAX
+#define ET_MAXLEN_P ET_VARINT_MAX
+#define ET_MAXLEN_S ET_VARINT_MAX
+#define ET_MAXLEN_K ET_VARINT_MAX
+#define ET_MAXLEN_I ET_VARINT_MAX
+#define ET_MAXLEN_B (ET_VARINT_MAX + ET_MAX_MESSAGE)
+
+#define ET_ENCODER(NAME, lname, NUM, FLAGS, DOC, T0, N0, T1, N1, T2, N2, T3, N3)             \
+  enum { ET_MAXLEN_EV_##NAME = 1 + ET_VARINT_MAX + ET_MAXLEN_##T0 + ET_MAXLEN_##T1 +          \
+                               ET_MAXLEN_##T2 + ET_MAXLEN_##T3 };                             \
+  static inline uint8_t *et__enc_##lname(uint8_t *p ET_PARAM_##T0(N0) ET_PARAM_##T1(N1)       \
+                                             ET_PARAM_##T2(N2) ET_PARAM_##T3(N3)) {           \
+    ET_ENC_##T0(N0) ET_ENC_##T1(N1) ET_ENC_##T2(N2) ET_ENC_##T3(N3) return p;                 \
+  }
+ET_EVENT_KINDS(ET_ENCODER)
+#undef ET_ENCODER
+
+/* Emits one event: ET_EMIT(region_end, REGION_END, task, name_id). */
+#define ET_EMIT(lname, NAME, ...)                                                            \
+  do {                                                                                       \
+    et__w et_w_;                                                                             \
+    if (et__open(&et_w_, ET_MAXLEN_EV_##NAME)) {                                             \
+      uint8_t *et_p_ = et__head(&et_w_, ET_EV_##NAME);                                       \
+      et__close(&et_w_, et__enc_##lname(et_p_, __VA_ARGS__));                                \
+    }                                                                                        \
+  } while (0)
+
+/* Emits one event of a kind without fields. */
+#define ET_EMIT0(lname, NAME)                                                                \
+  do {                                                                                       \
+    et__w et_w_;                                                                             \
+    if (et__open(&et_w_, ET_MAXLEN_EV_##NAME)) {                                             \
+      uint8_t *et_p_ = et__head(&et_w_, ET_EV_##NAME);                                       \
+      et__close(&et_w_, et__enc_##lname(et_p_));                                             \
+    }                                                                                        \
+  } while (0)
+
+/* ---- strings and stacks (intern.c) ---- */
+
+/* Interns a NUL-terminated string; returns its id, or 0 if the table is full. */
+ET_HIDDEN uint32_t et__intern_slow(et__thread *t, const char *s, size_t len);
+
+/* Interns a stack of n return addresses (innermost first); id or 0. */
+ET_HIDDEN uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsigned n);
+
+/* True if the string at s still holds the cached bytes.  It reads 24 bytes
+ * at s (never across a page end, so it cannot fault) and compares only the
+ * string's own; the sanitizers would call the extra bytes a bug, so their
+ * builds compare exactly. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ET_EXACT_STRCMP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define ET_EXACT_STRCMP 1
+#endif
+#endif
+static inline __attribute__((always_inline)) bool et__strcache_hit(const et__strcache_ent *e, const char *s) {
+#ifndef ET_EXACT_STRCMP
+  if (ET_LIKELY(((uintptr_t)s & 4095) <= 4096 - 3 * sizeof(uint64_t))) {
+    uint64_t a[3];
+    const char *q = s;
+    __asm__("" : "+r"(q)); /* the read may pass the object's end by design */
+    memcpy(a, q, sizeof a);
+    return (((a[0] ^ e->w[0]) & e->m[0]) | ((a[1] ^ e->w[1]) & e->m[1]) |
+            ((a[2] ^ e->w[2]) & e->m[2])) == 0;
+  }
+#endif
+  return memcmp(s, e->w, e->len + 1u) == 0;
+}
+
+/* Remembers string s (len < ET_STRCACHE_COPY) as id in entry e. */
+static inline void et__strcache_fill(et__strcache_ent *e, const char *s, size_t len, uint32_t id) {
+  memset(e->w, 0, sizeof e->w);
+  memcpy(e->w, s, len + 1);
+  unsigned char mask[sizeof e->m] = {0};
+  memset(mask, 0xff, len + 1);
+  memcpy(e->m, mask, sizeof mask);
+  e->ptr = s;
+  e->id = id;
+  e->len = (uint32_t)len;
+}
+
+/* A cache miss: intern s and remember it in e (intern.c). */
+ET_HIDDEN uint32_t et__intern_miss(et__thread *t, et__strcache_ent *e, const char *s);
+
+/* String id through the thread's pointer-keyed cache, checked by content. */
+static inline __attribute__((always_inline)) uint32_t et__intern(et__thread *t, const char *s) {
+  if (s == NULL) return 0;
+  uintptr_t h = ((uintptr_t)s >> 3) ^ ((uintptr_t)s >> 11);
+  et__strcache_ent *e = &t->strcache[h & (ET_STRCACHE_SIZE - 1)];
+  if (ET_LIKELY(e->ptr == s) && ET_LIKELY(et__strcache_hit(e, s))) return e->id;
+  return et__intern_miss(t, e, s);
+}
+
+/* Walks frame pointers from fp, staying inside the thread's stack mapping so
+ * that code built without frame pointers ends the walk instead of faulting.
+ * Stores return addresses innermost first; returns how many. */
+static inline unsigned et__walk(const et__thread *t, const void *fp0, uintptr_t *out,
+                                unsigned max) {
+  uintptr_t fp = (uintptr_t)fp0, lo = t->stack_lo, hi = t->stack_hi;
+  if (fp > lo) lo = fp;
+  unsigned n = 0;
+  while (n < max) {
+    if (fp < lo || fp > hi - 2 * sizeof(uintptr_t) || (fp & (sizeof(uintptr_t) - 1)) != 0)
+      break;
+    const uintptr_t *frame = (const uintptr_t *)fp;
+    uintptr_t ret = frame[1];
+    if (ret < 4096) break;
+    out[n++] = ret;
+    uintptr_t next = frame[0];
+    if (next <= fp) break;
+    fp = next;
+  }
+  return n;
+}
+
+/* Walks from frame fp and interns the stack; id or 0 (buffer.c). */
+ET_HIDDEN uint32_t et__stack_capture(et__thread *t, const void *fp);
+
+/* The stack id for an event of kind `kind` captured from frame fp, or 0. */
+static inline uint32_t et__stack_here(et__thread *t, unsigned kind, const void *fp) {
+  if (ET_LIKELY(!((et__g.stack_kinds >> kind) & 1))) return 0;
+  return et__stack_capture(t, fp);
+}
+
+/* ---- sessions (api.c, writer.c) ---- */
+
+typedef struct et__session et__session;
+
+/* Starts the writer thread of a session; 0 or -errno. */
+ET_HIDDEN int et__writer_start(et__session *s);
+/* Asks the writer to flush everything, write END and exit; joins it. */
+ET_HIDDEN int et__writer_stop(et__session *s);
+/* Wakes the writer if it sleeps (after a chunk was submitted). */
+ET_HIDDEN void et__writer_kick(et__session *s);
+
+/* Scans the process's executable mappings into buf as a MAPPINGS payload. */
+ET_HIDDEN size_t et__mappings_encode(uint8_t **buf, size_t *cap);
+/* True if shared objects were loaded or unloaded since last[] was taken;
+ * updates last[] (start with all bits set). */
+ET_HIDDEN bool et__mappings_changed(unsigned long long last[2]);
+
+/* Finds the mapping of /proc/self/maps that contains addr, with only
+ * async-signal-safe system calls; 0 on success. */
+ET_HIDDEN int et__proc_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+
+#endif
