@@ -283,6 +283,11 @@ int et_trace_stream(const char *path, const et_stream_handlers *h, void *arg) {
 
 /* ---- building the model ---- */
 
+/* qsort, which must not be given a NULL array even when it is empty. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
+  if (n > 1) qsort(base, n, size, cmp);
+}
+
 static int cmp_ref(const void *a, const void *b) {
   const et__ref *x = a, *y = b;
   return x->seq < y->seq ? -1 : x->seq > y->seq;
@@ -403,7 +408,7 @@ static void thread_pass(builder *b, size_t ti) {
   et__mthread *th = &t->threads[ti];
   for (unsigned s = 0; s < ET_STREAM_COUNT; s++) {
     et__mstream *st = &th->st[s];
-    qsort(st->refs, st->n, sizeof *st->refs, cmp_ref);
+    sort(st->refs, st->n, sizeof *st->refs, cmp_ref);
     for (size_t i = 1; i < st->n; i++) {
       uint64_t a = st->refs[i - 1].seq, c = st->refs[i].seq;
       if (c == a) et__warn(t, "thread %llu: chunk %llu appears twice", (unsigned long long)th->info.tid,
@@ -497,6 +502,7 @@ static void thread_pass(builder *b, size_t ti) {
     }
   }
   (void)exited;
+  if (th->end_lost > th->info.dropped) th->info.dropped = th->end_lost;
   const char *name = th->name_id ? et_trace_string(t, th->name_id) : NULL;
   th->info.name = name ? name : "";
 }
@@ -574,7 +580,7 @@ static void apply_wakes_and_pauses(builder *b) {
   et_trace *t = b->t;
   cut *cuts = NULL;
   size_t ncuts = 0, capcuts = 0;
-  qsort(b->blk, b->nblk, sizeof *b->blk, cmp_blk);
+  sort(b->blk, b->nblk, sizeof *b->blk, cmp_blk);
   for (size_t i = 0; i < b->nwakes; i++) {
     const wake *wk = &b->wakes[i];
     uint32_t thread = UINT32_MAX, span = 0;
@@ -609,10 +615,10 @@ static void apply_wakes_and_pauses(builder *b) {
     }
     cuts[ncuts++] = (cut){thread, span, wk->time, wk->stack};
   }
-  qsort(cuts, ncuts, sizeof *cuts, cmp_cut);
+  sort(cuts, ncuts, sizeof *cuts, cmp_cut);
   for (size_t i = 0; i < b->nstws; i++)
     if (b->stws[i].end == UINT64_MAX) b->stws[i].end = b->stws[i].begin; /* never ended */
-  qsort(b->stws, b->nstws, sizeof *b->stws, cmp_stw);
+  sort(b->stws, b->nstws, sizeof *b->stws, cmp_stw);
   size_t c = 0;
   for (size_t ti = 0; ti < t->nthreads; ti++) {
     size_t c0 = c;

@@ -37,6 +37,7 @@ typedef struct et__mstream {
 typedef struct et__mthread {
   et_thread_info info;
   uint64_t name_id;
+  uint64_t end_lost; /* lost events by the END record's count */
   et__mstream st[ET_STREAM_COUNT];
   et_span *spans;
   size_t nspans, capspans;

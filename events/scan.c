@@ -302,6 +302,16 @@ static int parse_end(et_trace *t, const uint8_t *p, const uint8_t *end) {
                   "was cut", (unsigned long long)count, et__drop_reason_name((unsigned)reason));
   }
   t->end_drops = total;
+  /* Each thread's lost events, where they exceed its DROP records. */
+  uint64_t nthreads = 0;
+  if (p < end && et__get_uvarint(&p, end, &nthreads)) return -1;
+  for (uint64_t i = 0; i < nthreads; i++) {
+    uint64_t tid, lost;
+    if (et__get_uvarint(&p, end, &tid) || et__get_uvarint(&p, end, &lost) || tid == 0) return -1;
+    size_t ti = et__thread_of(t, tid);
+    if (ti == SIZE_MAX) return -1;
+    t->threads[ti].end_lost = lost;
+  }
   t->info.complete = true;
   return 0;
 }

@@ -19,6 +19,7 @@
 ET_HIDDEN et__global et__g;
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static et__session *retired; /* stopped sessions: a late thread may still read one */
 static bool hooks_installed;
 
 #define DEFAULT_BUFFER (64u << 20)
@@ -178,6 +179,8 @@ int et_stop(void) {
     atomic_fetch_add_explicit(&et__g.epoch, 1, memory_order_release);
     et__g.session = NULL;
     free_session(s);
+    s->retired_next = retired;
+    retired = s;
   }
   pthread_mutex_unlock(&start_lock);
   return err;
@@ -189,7 +192,7 @@ bool et_enabled(void) {
 
 uint64_t et_thread_id(void) {
   et__thread *t = et__tls;
-  if (t != NULL && (uintptr_t)t != 1) return t->tid;
+  if ((uintptr_t)t >= 4096) return t->tid;
   return (uint64_t)syscall(SYS_gettid);
 }
 

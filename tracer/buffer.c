@@ -18,7 +18,11 @@
 
 #include "session.h"
 
+/* Markers in et__tls besides real states: the thread is exiting (or is the
+ * writer), or its state is being set up (a signal handler that interrupts
+ * the set-up must not start a second one). */
 #define ET_THREAD_EXITING ((et__thread *)(uintptr_t)1)
+#define ET_THREAD_SETTING_UP ((et__thread *)(uintptr_t)2)
 
 ET_HIDDEN __thread et__thread *et__tls __attribute__((tls_model("initial-exec")));
 
@@ -222,13 +226,25 @@ et__thread *et__thread_slow(void) {
   if (!et__on()) return NULL;
   et__thread *t = et__tls;
   if (t == ET_THREAD_EXITING) return NULL;
-  uint32_t epoch = atomic_load_explicit(&et__g.epoch, memory_order_acquire);
   et__session *ss = et__g.session;
+  if (t == ET_THREAD_SETTING_UP) { /* a signal handler interrupted the set-up */
+    if (ss) atomic_fetch_add_explicit(&ss->setup_drops, 1, memory_order_relaxed);
+    return NULL;
+  }
+  uint32_t epoch = atomic_load_explicit(&et__g.epoch, memory_order_acquire);
   if (ss == NULL || ss->pid != getpid()) return NULL;
+  et__tls = ET_THREAD_SETTING_UP;
+  atomic_signal_fence(memory_order_seq_cst);
   if (t == NULL) {
-    if (et__thread_key_init() != 0) return NULL;
+    if (et__thread_key_init() != 0) {
+      et__tls = NULL;
+      return NULL;
+    }
     void *m = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) return NULL;
+    if (m == MAP_FAILED) {
+      et__tls = NULL;
+      return NULL;
+    }
     t = m;
     t->tid = gettid_raw();
     stack_bounds(t);
@@ -242,6 +258,7 @@ et__thread *et__thread_slow(void) {
     t->stack_hi = hi;
   }
   t->epoch = epoch;
+  atomic_signal_fence(memory_order_seq_cst);
   et__tls = t;
   et__thread *head = atomic_load_explicit(&ss->threads, memory_order_relaxed);
   do {

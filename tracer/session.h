@@ -44,6 +44,7 @@ struct et__session {
   _Atomic(et__meta *) pending;      /* definitions not yet written (LIFO) */
   et__table strings, stacks;
   _Atomic uint64_t task_counter;
+  _Atomic uint64_t setup_drops; /* events from signal handlers during a thread's set-up */
 
   int fd;
   bool own_fd;
@@ -60,7 +61,10 @@ struct et__session {
   int write_error; /* first -errno of a failed write; writer only until joined */
 
   uint64_t reaped_drops[ET_DROP_REASON_COUNT]; /* writer only: drops of reaped threads */
+  struct et__lost { uint64_t tid, lost; } *reaped_lost; /* writer only: reaped threads' losses */
+  size_t nreaped_lost, capreaped_lost;
   uint64_t bytes_written;                      /* writer only */
+  struct et__session *retired_next;            /* sessions kept after their stop */
 };
 
 /* Pool of chunks: set up, tear down, take, give back. */

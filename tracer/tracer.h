@@ -155,7 +155,8 @@ ET_HIDDEN bool et__stream_refill(et__thread *t, unsigned sid, size_t need);
 
 static inline et__thread *et__self(void) {
   et__thread *t = et__tls;
-  if (ET_UNLIKELY(t == NULL ||
+  /* Small values are markers (none yet, exiting, being set up), not states. */
+  if (ET_UNLIKELY((uintptr_t)t < 4096 ||
                   t->epoch != atomic_load_explicit(&et__g.epoch, memory_order_relaxed)))
     t = et__thread_slow();
   return t;

@@ -184,6 +184,12 @@ static void add_piece(writer *w, et__chunk *c, uint32_t pos) {
   w->pieces[w->npieces++] = (piece){c, pos};
 }
 
+/* Events a thread lost (buffer full, nested signals). */
+static uint64_t thread_lost(et__thread *t) {
+  return atomic_load_explicit(&t->drops[ET_DROP_BUFFER_FULL], memory_order_relaxed) +
+         atomic_load_explicit(&t->drops[ET_DROP_NESTED], memory_order_relaxed);
+}
+
 static void pass(writer *w, bool peek_all) {
   et__session *s = w->s;
   /* 1. Threads that have exited: all their chunks are handed over already. */
@@ -247,6 +253,19 @@ static void pass(writer *w, bool peek_all) {
     }
     for (unsigned r = 0; r < ET_DROP_REASON_COUNT; r++)
       s->reaped_drops[r] += atomic_load_explicit(&t->drops[r], memory_order_relaxed);
+    uint64_t lost = thread_lost(t);
+    if (lost) {
+      if (s->nreaped_lost == s->capreaped_lost) {
+        size_t cap = s->capreaped_lost ? 2 * s->capreaped_lost : 16;
+        void *p = realloc(s->reaped_lost, cap * sizeof *s->reaped_lost);
+        if (p) {
+          s->reaped_lost = p;
+          s->capreaped_lost = cap;
+        }
+      }
+      if (s->nreaped_lost < s->capreaped_lost)
+        s->reaped_lost[s->nreaped_lost++] = (struct et__lost){t->tid, lost};
+    }
     munmap(t, sizeof *t);
   }
 }
@@ -255,17 +274,47 @@ static void write_end(writer *w) {
   et__session *s = w->s;
   uint64_t drops[ET_DROP_REASON_COUNT];
   memcpy(drops, s->reaped_drops, sizeof drops);
+  drops[ET_DROP_NESTED] += atomic_load_explicit(&s->setup_drops, memory_order_relaxed);
   for (et__thread *t = atomic_load_explicit(&s->threads, memory_order_acquire); t;
        t = t->reg_next)
     for (unsigned r = 0; r < ET_DROP_REASON_COUNT; r++)
       drops[r] += atomic_load_explicit(&t->drops[r], memory_order_relaxed);
-  uint8_t p[2 * ET_VARINT_MAX * ET_DROP_REASON_COUNT + ET_VARINT_MAX], *q = p;
+  /* Totals by reason, then each thread's lost events: a thread's last drops
+   * may have no DROP record in its stream (it found no buffer again). */
+  w->meta.len = 0;
+  size_t nthreads = s->nreaped_lost;
+  for (et__thread *t = atomic_load_explicit(&s->threads, memory_order_acquire); t; t = t->reg_next)
+    nthreads++;
+  if (!buf_reserve(&w->meta, (2 * ET_DROP_REASON_COUNT + 2 + 2 * nthreads) * ET_VARINT_MAX)) {
+    fail(s, -ENOMEM);
+    return;
+  }
+  uint8_t *q = w->meta.p;
   q = et__put_uvarint(q, ET_DROP_REASON_COUNT - 1);
   for (unsigned r = 1; r < ET_DROP_REASON_COUNT; r++) {
     q = et__put_uvarint(q, r);
     q = et__put_uvarint(q, drops[r]);
   }
-  write_chunk2(s, ET_CHUNK_END, p, (size_t)(q - p), NULL, 0);
+  size_t nlost = 0;
+  for (et__thread *t = atomic_load_explicit(&s->threads, memory_order_acquire); t; t = t->reg_next)
+    nlost += thread_lost(t) != 0;
+  q = et__put_uvarint(q, nlost + s->nreaped_lost);
+  for (size_t i = 0; i < s->nreaped_lost; i++) {
+    q = et__put_uvarint(q, s->reaped_lost[i].tid);
+    q = et__put_uvarint(q, s->reaped_lost[i].lost);
+  }
+  for (et__thread *t = atomic_load_explicit(&s->threads, memory_order_acquire); t && nlost;
+       t = t->reg_next) {
+    uint64_t lost = thread_lost(t);
+    if (!lost) continue;
+    q = et__put_uvarint(q, t->tid);
+    q = et__put_uvarint(q, lost);
+    nlost--;
+  }
+  w->meta.len = (size_t)(q - w->meta.p);
+  write_meta_chunk(w, ET_CHUNK_END);
+  free(s->reaped_lost);
+  s->reaped_lost = NULL;
 }
 
 static void write_prologue(writer *w) {

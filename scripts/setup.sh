@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what exectrace needs to build and test on Debian 12 (run as root).
+# Sourced by demo.sh and test.sh; safe to run again.
+set -euo pipefail
+
+et_packages=(
+  meson ninja-build pkg-config gcc   # the build
+  zlib1g-dev                         # CRC-32 of trace chunks (and gzip of profiles)
+  clang libclang-rt-14-dev           # libFuzzer targets and their sanitizers
+  python3                            # the test summary
+)
+
+et_setup() {
+  local missing=()
+  for p in "${et_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "exectrace: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}

@@ -1,0 +1,48 @@
+/* A minimal TAP producer for the test programs: ok() per check, a plan at
+ * the end, exit status 1 if any check failed.  meson runs the programs with
+ * protocol: 'tap'. */
+#ifndef EXECTRACE_TESTS_TAP_H
+#define EXECTRACE_TESTS_TAP_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int tap_n, tap_failed;
+
+__attribute__((format(printf, 2, 3), unused)) static int ok(int cond, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  printf("%sok %d - ", cond ? "" : "not ", ++tap_n);
+  vprintf(fmt, ap);
+  printf("\n");
+  va_end(ap);
+  fflush(stdout);
+  if (!cond) tap_failed++;
+  return cond;
+}
+
+__attribute__((unused)) static void diag(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  printf("# ");
+  vprintf(fmt, ap);
+  printf("\n");
+  va_end(ap);
+}
+
+__attribute__((unused)) static int tap_done(void) {
+  printf("1..%d\n", tap_n);
+  return tap_failed ? 1 : 0;
+}
+
+/* Stops the test with a failed check when cond is false (setup failures). */
+#define TAP_REQUIRE(cond, ...)                                                               \
+  do {                                                                                       \
+    if (!ok((cond), __VA_ARGS__)) {                                                          \
+      printf("Bail out! setup failed\n");                                                    \
+      exit(1);                                                                               \
+    }                                                                                        \
+  } while (0)
+
+#endif
