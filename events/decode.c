@@ -9,6 +9,8 @@
 
 #include "model_internal.h"
 
+#define ET_UNLIKELY_R(x) __builtin_expect(!!(x), 0)
+
 int et__decode(const et_trace *t, const uint8_t **pp, const uint8_t *end, et_event *ev,
                uint64_t *ticks) {
   const uint8_t *p = *pp;
@@ -101,8 +103,23 @@ bool et__iter_next(et__iter *it, et_event *ev) {
     it->ticks = r->base_ticks;
     it->seg = et__segment(it->t, r->base_ticks);
   }
-  if (et__decode(it->t, &it->p, it->end, ev, &it->ticks) != 0) {
-    it->p = it->end; /* cannot happen for validated chunks */
+  const uint8_t *at = it->p;
+  if (ET_UNLIKELY_R(et__decode(it->t, &it->p, it->end, ev, &it->ticks) != 0)) {
+    if (it->validate) {
+      /* Cut the chunk here once, so that later cursors stop cleanly. */
+      et__ref *r = (et__ref *)&it->s->refs[it->ref];
+      et_trace *t = (et_trace *)it->t;
+      size_t lost = (size_t)(it->end - at);
+      et__warn(t, "events chunk at offset %llu (thread %llu): undecodable event (kind %u) at "
+                  "byte %zu; the chunk's last %zu bytes are skipped",
+               (unsigned long long)r->file_off, (unsigned long long)it->tid, *at,
+               (size_t)(at - r->p), lost);
+      pthread_mutex_lock(&t->warn_lock);
+      t->info.lost_bytes += lost;
+      pthread_mutex_unlock(&t->warn_lock);
+      r->len = (uint32_t)(at - r->p);
+    }
+    it->p = it->end;
     return et__iter_next(it, ev);
   }
   ev->time = et__seg_ns(&it->seg, it->ticks);
@@ -130,24 +147,21 @@ void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t off) {
     et__warn(t, "events chunk at offset %zu has a malformed header: skipped", off);
     return;
   }
-  /* Validate (and in streaming mode, deliver) every event. */
-  const uint8_t *q = p;
-  uint64_t ticks = base;
-  uint32_t n = 0;
-  et__seg seg = et__segment(t, base);
-  et_event ev;
-  while (q < end) {
-    const uint8_t *at = q;
-    if (et__decode(t, &q, end, &ev, &ticks) != 0) {
-      t->info.lost_bytes += (size_t)(end - at);
-      et__warn(t, "events chunk at offset %zu (thread %llu): undecodable event (kind %u) at byte "
-                  "%zu; the chunk's last %zu bytes are skipped",
-               off, (unsigned long long)tid, *at, (size_t)(at - p), (size_t)(end - at));
-      end = at;
-      break;
-    }
-    n++;
-    if (t->stream) {
+  if (t->stream) {
+    /* Streaming: decode and deliver now, to the first undecodable event. */
+    const uint8_t *q = p;
+    uint64_t ticks = base;
+    et__seg seg = et__segment(t, base);
+    et_event ev;
+    while (q < end) {
+      const uint8_t *at = q;
+      if (et__decode(t, &q, end, &ev, &ticks) != 0) {
+        t->info.lost_bytes += (size_t)(end - at);
+        et__warn(t, "events chunk at offset %zu (thread %llu): undecodable event (kind %u) at byte "
+                    "%zu; the chunk's last %zu bytes are skipped",
+                 off, (unsigned long long)tid, *at, (size_t)(at - p), (size_t)(end - at));
+        break;
+      }
       ev.time = et__seg_ns(&seg, ticks);
       ev.tid = tid;
       ev.stream = (uint8_t)stream;
@@ -157,11 +171,34 @@ void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t off) {
         return;
       }
     }
+    return;
   }
-  if (t->stream) return;
+  /* Model: index the chunk; the build's pass decodes (and validates) it. */
   size_t ti = et__thread_of(t, tid);
   if (ti == SIZE_MAX) return;
   et__mstream *s = &t->threads[ti].st[stream];
   if (!ET_VEC_GROW(s->refs, s->n, s->cap)) return;
-  s->refs[s->n++] = (et__ref){p, (uint32_t)(end - p), n, seq, base};
+  s->refs[s->n++] = (et__ref){p, (uint32_t)(end - p), 0, off, seq, base};
+}
+
+void et__merged_init(et__merged *m, const et_trace *t, size_t ti, bool validate) {
+  const et__mthread *th = &t->threads[ti];
+  for (unsigned s = 0; s < ET_STREAM_COUNT; s++) {
+    et__iter_init(&m->it[s], t, &th->st[s], th->info.tid, (uint8_t)s);
+    m->it[s].validate = validate;
+  }
+  m->single = th->st[ET_STREAM_SIGNAL].n == 0;
+  for (unsigned s = 0; s < ET_STREAM_COUNT; s++)
+    m->have[s] = !m->single && et__iter_next(&m->it[s], &m->ev[s]);
+}
+
+bool et__merged_next(et__merged *m, et_event *ev) {
+  if (m->single) return et__iter_next(&m->it[0], ev);
+  int pick = -1;
+  for (unsigned s = 0; s < ET_STREAM_COUNT; s++)
+    if (m->have[s] && (pick < 0 || m->ev[s].time < m->ev[pick].time)) pick = (int)s;
+  if (pick < 0) return false;
+  *ev = m->ev[pick];
+  m->have[pick] = et__iter_next(&m->it[pick], &m->ev[pick]);
+  return true;
 }

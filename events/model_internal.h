@@ -1,11 +1,13 @@
 /* The reader's internal structures, shared by its files:
  *   scan.c    framing: file header, chunks, checksums, resynchronisation, metadata
  *   decode.c  events: decoding, time conversion, per-thread cursors
- *   model.c   the model: loading, state spans, wakes, tasks, accessors
+ *   model.c   the model: loading, accessors, cursors
+ *   build.c   deriving the model: counts, state spans, wakes, pauses, tasks
  */
 #ifndef EXECTRACE_EVENTS_MODEL_INTERNAL_H
 #define EXECTRACE_EVENTS_MODEL_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,8 +25,9 @@ bool et__vec_grow(void **p, size_t *cap, size_t need, size_t elem);
 /* One EVENTS chunk's payload, as found in the input. */
 typedef struct et__ref {
   const uint8_t *p;    /* first event */
-  uint32_t len;        /* bytes of events that decode cleanly */
-  uint32_t nevents;
+  uint32_t len;        /* bytes of events (cut at the first undecodable one by the build) */
+  uint32_t pad;
+  uint64_t file_off;   /* of the chunk, for warnings */
   uint64_t seq;
   uint64_t base_ticks;
 } et__ref;
@@ -97,6 +100,7 @@ struct et_trace {
 
   char **warnings;
   size_t nwarnings, capwarnings;
+  pthread_mutex_t warn_lock; /* the build's workers warn concurrently */
   uint64_t warnings_dropped;
 
   et_trace_info info;
@@ -157,11 +161,25 @@ typedef struct et__iter {
   et__seg seg;
   uint64_t tid;
   uint8_t stream;
+  bool validate; /* the build's pass: report and cut undecodable events */
 } et__iter;
 
 void et__iter_init(et__iter *it, const et_trace *t, const et__mstream *s, uint64_t tid,
                    uint8_t stream);
 bool et__iter_next(et__iter *it, et_event *ev);
+
+/* Time-ordered iteration over both streams of thread ti.  Most threads never
+ * wrote from a signal handler; they decode straight into the caller's event,
+ * and only threads with both streams pay for the merge's copies. */
+typedef struct et__merged {
+  et__iter it[ET_STREAM_COUNT];
+  et_event ev[ET_STREAM_COUNT];
+  bool have[ET_STREAM_COUNT];
+  bool single;
+} et__merged;
+
+void et__merged_init(et__merged *m, const et_trace *t, size_t ti, bool validate);
+bool et__merged_next(et__merged *m, et_event *ev);
 
 /* Builds the model once every chunk is indexed: spans, wakes, tasks, counts. */
 int et__build(et_trace *t);

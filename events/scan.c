@@ -42,26 +42,26 @@ bool et__vec_grow(void **p, size_t *cap, size_t need, size_t elem) {
   return true;
 }
 
+static void warn_locked(et_trace *t, const char *msg);
+
 void et__warn(et_trace *t, const char *fmt, ...) {
-  if (t->stream && t->stream->warning) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    t->stream->warning(t->stream_arg, msg);
-  }
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  pthread_mutex_lock(&t->warn_lock);
+  warn_locked(t, msg);
+  pthread_mutex_unlock(&t->warn_lock);
+}
+
+static void warn_locked(et_trace *t, const char *msg) {
+  if (t->stream && t->stream->warning) t->stream->warning(t->stream_arg, msg);
   if (t->nwarnings >= ET_MAX_WARNINGS) {
     t->warnings_dropped++;
     return;
   }
   if (!ET_VEC_GROW(t->warnings, t->nwarnings, t->capwarnings)) return;
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
   char *copy = et__strdup_n(t, msg, strlen(msg));
   if (copy) t->warnings[t->nwarnings++] = copy;
 }
