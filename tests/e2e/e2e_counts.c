@@ -300,6 +300,42 @@ static void check_model(const char *path) {
   et_trace_close(t);
 }
 
+typedef struct stream_count {
+  uint64_t events, logs, last_time[THREADS + 1], tids[THREADS + 1];
+  int resolved, disorder;
+} stream_count;
+
+static int on_stream_event(void *arg, const et_trace *t, const et_event *ev) {
+  stream_count *c = arg;
+  c->events++;
+  const char *kn = et_trace_kind_name(t, ev->kind);
+  if (kn && strcmp(kn, "log") == 0) {
+    c->logs++;
+    c->resolved += et_trace_string(t, ev->field[1]) != NULL;
+  }
+  /* Each thread's events arrive in time order. */
+  for (int i = 0; i <= THREADS; i++) {
+    if (c->tids[i] == 0) c->tids[i] = ev->tid;
+    if (c->tids[i] == ev->tid) {
+      if (ev->time < c->last_time[i]) c->disorder++;
+      c->last_time[i] = ev->time;
+      break;
+    }
+  }
+  return 0;
+}
+
+/* The streaming reader sees the same events without building a model. */
+static void check_stream(const char *path) {
+  stream_count c = {0};
+  et_stream_handlers h = {on_stream_event, NULL};
+  ok(et_trace_stream(path, &h, &c) == 0, "et_trace_stream reads the trace");
+  ok(c.events == expected_total(), "the stream delivers every event (%" PRIu64 ")", c.events);
+  ok(c.logs == THREADS * TASKS * LOGS && c.resolved == (int)c.logs,
+     "the stream resolves strings as it goes (%d of %" PRIu64 ")", c.resolved, c.logs);
+  ok(c.disorder == 0, "each thread's events stream in time order");
+}
+
 /* Runs the exectrace command and returns its standard output. */
 static char *run(const char *exe, const char *sub, const char *opt, const char *path, int *status) {
   char cmd[4096];
@@ -373,6 +409,7 @@ int main(int argc, char **argv) {
   }
   record(argv[2]);
   check_model(argv[2]);
+  check_stream(argv[2]);
   check_cli(argv[1], argv[2]);
   return tap_done();
 }
