@@ -111,7 +111,7 @@ static void check_rows(const char *name, const block *b, char rows[][LINE_MAX_LE
     const char *got = i < b->n ? b->line[i] : "(missing)";
     bool same = prefix && i >= head ? strncmp(got, rows[i], strlen(rows[i])) == 0
                                     : strcmp(got, rows[i]) == 0;
-    if (!ok(same, "%s: %s", name, i < head ? "table header" : rows[i])) {
+    if (!ok(same, "%s: %s", name, i == 0 ? "table header" : i < head ? "table rule" : rows[i])) {
       diag("got:      %s", got);
       all = false;
     }
@@ -123,20 +123,21 @@ static void check_rows(const char *name, const block *b, char rows[][LINE_MAX_LE
   if (!all) print_expected(name, rows, n);
 }
 
-static char rows[ET_EV_LIMIT + 2][LINE_MAX_LEN];
+/* The expected lines of the table being checked. */
+static char expected[ET_EV_LIMIT + 2][LINE_MAX_LEN];
 
 static void check_events(char *text) {
   size_t n = 0;
-  snprintf(rows[n++], LINE_MAX_LEN, "| num | name | fields | description |");
-  snprintf(rows[n++], LINE_MAX_LEN, "|---|---|---|---|");
+  snprintf(expected[n++], LINE_MAX_LEN, "| num | name | fields | description |");
+  snprintf(expected[n++], LINE_MAX_LEN, "|---|---|---|---|");
   for (unsigned k = 0; k < ET_EV_LIMIT; k++)
-    if (et__kinds[k].name) kind_row(&et__kinds[k], rows[n++], LINE_MAX_LEN);
+    if (et__kinds[k].name) kind_row(&et__kinds[k], expected[n++], LINE_MAX_LEN);
   block b = find_block(text, "events-table");
   if (!ok(b.found, "events-table: markers found")) {
-    print_expected("events-table", rows, n);
+    print_expected("events-table", expected, n);
     return;
   }
-  check_rows("events-table", &b, rows, n, 2, false);
+  check_rows("events-table", &b, expected, n, 2, false);
 }
 
 /* An enum value with its public constant's name, if it has one. */
@@ -166,24 +167,24 @@ static void check_enum(char *text, const char *name, const char *header, const c
                        unsigned first, unsigned count, const char *(*namefn)(unsigned),
                        const named *consts, size_t nconsts) {
   size_t n = 0;
-  snprintf(rows[n++], LINE_MAX_LEN, "%s", header);
-  snprintf(rows[n++], LINE_MAX_LEN, "%s", sep);
+  snprintf(expected[n++], LINE_MAX_LEN, "%s", header);
+  snprintf(expected[n++], LINE_MAX_LEN, "%s", sep);
   if (consts) {
     ok(nconsts == count - first, "%s: every value has a public constant (%zu of %u)", name,
        nconsts, count - first);
     for (size_t i = 0; i < nconsts; i++)
-      snprintf(rows[n++], LINE_MAX_LEN, "| %d | %s | `%s` |", consts[i].value,
+      snprintf(expected[n++], LINE_MAX_LEN, "| %d | %s | `%s` |", consts[i].value,
                namefn((unsigned)consts[i].value), consts[i].constant);
   } else {
     for (unsigned v = first; v < count; v++)
-      snprintf(rows[n++], LINE_MAX_LEN, "| %u | %s |", v, namefn(v));
+      snprintf(expected[n++], LINE_MAX_LEN, "| %u | %s |", v, namefn(v));
   }
   block b = find_block(text, name);
   if (!ok(b.found, "%s: markers found", name)) {
-    print_expected(name, rows, n);
+    print_expected(name, expected, n);
     return;
   }
-  check_rows(name, &b, rows, n, 2, true);
+  check_rows(name, &b, expected, n, 2, true);
 }
 
 int main(int argc, char **argv) {

@@ -1,0 +1,232 @@
+/* The reader against traces written by hand, byte by byte as docs/format.md
+ * says: a newer writer's event kinds and chunk types are skipped (kinds by
+ * the trace's own catalogue), versions are honoured, missing chunks and bad
+ * checksums are reported, and ticks become nanoseconds by the clock's sync
+ * points.
+ */
+#include <exectrace/exectrace.h>
+#include <exectrace/reader.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "../../events/catalog.h"
+#include "../../events/wire.h"
+#include "tap.h"
+
+typedef struct out {
+  uint8_t buf[1 << 16];
+  size_t len;
+} out;
+
+static void put(out *o, const void *p, size_t n) {
+  memcpy(o->buf + o->len, p, n);
+  o->len += n;
+}
+
+static void chunk(out *o, unsigned type, const uint8_t *payload, size_t n) {
+  uint8_t h[ET_CHUNK_HEADER_LEN];
+  et__chunk_header(h, type, (uint32_t)n, (uint32_t)crc32(0L, payload, (uInt)n));
+  put(o, h, sizeof h);
+  put(o, payload, n);
+}
+
+static void file_header(out *o, unsigned version, unsigned min_reader) {
+  uint8_t h[ET_FILE_HEADER_LEN];
+  et__file_header(h);
+  et__put_u16le(h + 8, (uint16_t)version);
+  et__put_u16le(h + 10, (uint16_t)min_reader);
+  put(o, h, sizeof h);
+}
+
+/* Our catalogue plus kind 200, "future_thing", with fields U then B. */
+static void catalog_with_future_kind(out *o) {
+  uint8_t p[8192];
+  size_t n = et__catalog_encode(p, sizeof p);
+  /* Bump the count (first uvarint, one byte while below 128) and append the kind. */
+  p[0]++;
+  uint8_t *q = p + n;
+  *q++ = 200;
+  *q++ = 0;
+  q = et__put_uvarint(q, 12);
+  memcpy(q, "future_thing", 12);
+  q += 12;
+  *q++ = 2;
+  *q++ = 'U';
+  q = et__put_uvarint(q, 1);
+  *q++ = 'x';
+  *q++ = 'B';
+  q = et__put_uvarint(q, 4);
+  memcpy(q, "blob", 4);
+  q += 4;
+  chunk(o, ET_CHUNK_CATALOG, p, (size_t)(q - p));
+}
+
+static void clock_point(out *o, uint64_t ticks, uint64_t ns, uint64_t rate) {
+  uint8_t p[32], *q = p;
+  q = et__put_uvarint(q, ticks);
+  q = et__put_uvarint(q, ns);
+  q = et__put_uvarint(q, rate);
+  chunk(o, ET_CHUNK_CLOCK, p, (size_t)(q - p));
+}
+
+static void strings(out *o) {
+  uint8_t p[64], *q = p;
+  q = et__put_uvarint(q, 1);
+  q = et__put_uvarint(q, 4);
+  memcpy(q, "work", 4);
+  q += 4;
+  chunk(o, ET_CHUNK_STRINGS, p, (size_t)(q - p));
+}
+
+/* An EVENTS chunk of thread 7: region_begin, future_thing, region_end, each
+ * 1000 ticks apart from base. */
+static void events(out *o, uint64_t seq, uint64_t base) {
+  uint8_t p[128], *q = p;
+  q = et__put_uvarint(q, 7);
+  *q++ = 0;
+  q = et__put_uvarint(q, seq);
+  q = et__put_uvarint(q, base);
+  *q++ = ET_EV_REGION_BEGIN;
+  q = et__put_uvarint(q, 1000);
+  q = et__put_uvarint(q, 0);   /* task */
+  q = et__put_uvarint(q, 1);   /* name */
+  q = et__put_uvarint(q, 0);   /* stack */
+  *q++ = 200;
+  q = et__put_uvarint(q, 1000);
+  q = et__put_uvarint(q, 42);
+  q = et__put_uvarint(q, 3);
+  memcpy(q, "abc", 3);
+  q += 3;
+  *q++ = ET_EV_REGION_END;
+  q = et__put_uvarint(q, 1000);
+  q = et__put_uvarint(q, 0);
+  q = et__put_uvarint(q, 1);
+  chunk(o, ET_CHUNK_EVENTS, p, (size_t)(q - p));
+}
+
+static void end(out *o) {
+  uint8_t p[4] = {0, 0};
+  chunk(o, ET_CHUNK_END, p, 2);
+}
+
+typedef struct seen {
+  const et_trace *t;
+  uint64_t times[16];
+  const char *kinds[16];
+  int n;
+} seen;
+
+static int collect(void *arg, const et_event *ev) {
+  seen *s = arg;
+  if (s->n < 16) {
+    s->times[s->n] = ev->time;
+    s->kinds[s->n] = et_trace_kind_name(s->t, ev->kind);
+    s->n++;
+  }
+  return 0;
+}
+
+int main(void) {
+  out *o = calloc(1, sizeof *o);
+  et_trace *t;
+
+  /* A newer writer: version 2, readable by 1; an unknown kind and chunk type. */
+  file_header(o, 2, 1);
+  catalog_with_future_kind(o);
+  clock_point(o, 1000000, 5000000000ull, 2000000000ull); /* 2 ticks per ns */
+  strings(o);
+  uint8_t junk[5] = {1, 2, 3, 4, 5};
+  chunk(o, 99, junk, sizeof junk); /* a chunk type from the future */
+  events(o, 0, 1000000);
+  events(o, 2, 1100000); /* sequence 1 is missing */
+  end(o);
+  TAP_REQUIRE(et_trace_open_mem(o->buf, o->len, &t) == 0, "a version-2 trace that version 1 may read loads");
+  seen s = {.t = t};
+  et_trace_for_each(t, collect, &s);
+  ok(s.n == 6, "all 6 events decode, the unknown kind too (%d)", s.n);
+  ok(s.n == 6 && strcmp(s.kinds[1], "future_thing") == 0, "the unknown kind is named by the trace's catalogue");
+  ok(s.n == 6 && s.times[0] == 500 && s.times[1] == 1000 && s.times[2] == 1500,
+     "ticks become ns through the sync point (500, 1000, 1500: got %" PRIu64 ", %" PRIu64 ", %" PRIu64 ")",
+     s.times[0], s.times[1], s.times[2]);
+  ok(s.n == 6 && s.times[3] == 50500, "the second chunk starts from its own base (%" PRIu64 ")", s.times[3]);
+  ok(et_trace_kind_count(t, 200) == 2, "the unknown kind is counted");
+  et_trace_close(t);
+
+  /* Without the catalogue, kind 200 cannot be skipped: the chunk is cut there, and said. */
+  o->len = 0;
+  file_header(o, 1, 1);
+  clock_point(o, 1000000, 5000000000ull, 2000000000ull);
+  strings(o);
+  events(o, 0, 1000000);
+  end(o);
+  TAP_REQUIRE(et_trace_open_mem(o->buf, o->len, &t) == 0, "a trace without its catalogue loads");
+  ok(et_trace_get_info(t)->events == 1 && et_trace_warning_count(t) == 1 &&
+         strstr(et_trace_warning(t, 0), "undecodable event (kind 200)"),
+     "an undescribed kind cuts its chunk with a warning");
+  et_trace_close(t);
+  o->len = 0;
+  file_header(o, 2, 1);
+  catalog_with_future_kind(o);
+  clock_point(o, 1000000, 5000000000ull, 2000000000ull);
+  strings(o);
+  chunk(o, 99, junk, sizeof junk);
+  events(o, 0, 1000000);
+  events(o, 2, 1100000);
+  end(o);
+  TAP_REQUIRE(et_trace_open_mem(o->buf, o->len, &t) == 0, "reload");
+  int missing = 0, newer = 0;
+  for (size_t i = 0; i < et_trace_warning_count(t); i++) {
+    const char *w = et_trace_warning(t, i);
+    diag("%s", w);
+    missing += strstr(w, "1 chunk(s) of its events are missing") != NULL;
+    newer += strstr(w, "newer") != NULL;
+  }
+  ok(missing == 1, "the missing chunk is reported");
+  ok(newer == 1, "the newer version is reported");
+  const et_span *sp;
+  ok(et_trace_thread_count(t) == 1 && et_trace_spans(t, 0, &sp) == 1 && sp[0].state == ET_STATE_RUNNING,
+     "one running span for a thread that never waited");
+  et_trace_close(t);
+
+  /* A trace that needs a newer reader. */
+  o->len = 0;
+  file_header(o, 3, 2);
+  end(o);
+  ok(et_trace_open_mem(o->buf, o->len, &t) == ET_E_VERSION, "min reader 2: ET_E_VERSION");
+
+  /* Not a trace. */
+  ok(et_trace_open_mem("hello world, not a trace", 24, &t) == ET_E_FORMAT, "text: ET_E_FORMAT");
+
+  /* A bad payload checksum: the chunk is skipped and reported, the rest loads. */
+  o->len = 0;
+  file_header(o, 1, 1);
+  catalog_with_future_kind(o);
+  clock_point(o, 0, 0, 1000000000ull);
+  strings(o);
+  size_t at = o->len;
+  events(o, 0, 0);
+  events(o, 1, 10000);
+  end(o);
+  o->buf[at + ET_CHUNK_HEADER_LEN + 6] ^= 0x40; /* inside the first events payload */
+  TAP_REQUIRE(et_trace_open_mem(o->buf, o->len, &t) == 0, "a trace with a damaged chunk loads");
+  const et_trace_info *in = et_trace_get_info(t);
+  ok(in->events == 3 && in->lost_chunks == 1, "the damaged chunk is skipped, the next kept (%" PRIu64 " events)",
+     in->events);
+  int crc = 0;
+  for (size_t i = 0; i < et_trace_warning_count(t); i++)
+    crc += strstr(et_trace_warning(t, i), "fails its checksum") != NULL;
+  ok(crc == 1, "the checksum failure is reported");
+  et_trace_close(t);
+
+  /* A damaged chunk header: resynchronised at the next chunk. */
+  o->buf[at + 9] ^= 0x01; /* payload length */
+  TAP_REQUIRE(et_trace_open_mem(o->buf, o->len, &t) == 0, "a trace with a damaged chunk header loads");
+  ok(et_trace_get_info(t)->events == 3 && et_trace_get_info(t)->complete,
+     "the reader finds the next intact chunk and the END");
+  et_trace_close(t);
+  free(o);
+  return tap_done();
+}
