@@ -113,7 +113,7 @@ size_t et__catalog_encode(uint8_t *buf, size_t cap) {
 }
 
 int et__event_skip(const et_kind_desc *kinds, const uint8_t **pp, const uint8_t *end,
-                   uint64_t *dt) {
+                   uint64_t *dt, uint64_t *obj) {
   const uint8_t *p = *pp;
   if (p >= end) return -1;
   const et_kind_desc *d = &kinds[*p++];
@@ -125,6 +125,8 @@ int et__event_skip(const et_kind_desc *kinds, const uint8_t **pp, const uint8_t 
     if (d->ftype[f] == ET_FT_B) {
       if (v > (uint64_t)(end - p)) return -1;
       p += v;
+    } else if (d->ftype[f] == ET_FT_P) {
+      *obj += (uint64_t)et__unzigzag(v);
     }
   }
   *pp = p;

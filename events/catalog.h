@@ -7,7 +7,8 @@
  *   U  unsigned integer              (uvarint)
  *   I  signed integer                (zigzag varint)
  *   T  thread id                     (uvarint; 0 = unknown)
- *   P  object address                (uvarint; shown in hex)
+ *   P  object address                (zigzag varint: the difference from the
+ *                                    previous P field of the same stream)
  *   S  interned string id            (uvarint; 0 = none)
  *   K  stack id                      (uvarint; 0 = no stack)
  *   B  byte string                   (uvarint length, then the bytes)

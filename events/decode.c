@@ -12,7 +12,7 @@
 #define ET_UNLIKELY_R(x) __builtin_expect(!!(x), 0)
 
 int et__decode(const et_trace *t, const uint8_t **pp, const uint8_t *end, et_event *ev,
-               uint64_t *ticks) {
+               uint64_t *ticks, uint64_t *obj) {
   const uint8_t *p = *pp;
   if (p >= end) return -1;
   unsigned kind = *p++;
@@ -30,6 +30,7 @@ int et__decode(const et_trace *t, const uint8_t **pp, const uint8_t *end, et_eve
     if (et__get_uvarint(&p, end, &v) != 0) return -1;
     switch (d->ftype[f]) {
       case ET_FT_I: v = (uint64_t)et__unzigzag(v); break;
+      case ET_FT_P: v = *obj += (uint64_t)et__unzigzag(v); break;
       case ET_FT_K: ev->stack = v > UINT32_MAX ? 0 : (uint32_t)v; break;
       case ET_FT_B:
         if (v > (uint64_t)(end - p)) return -1;
@@ -101,10 +102,11 @@ bool et__iter_next(et__iter *it, et_event *ev) {
     it->p = r->p;
     it->end = r->p + r->len;
     it->ticks = r->base_ticks;
+    it->obj = r->base_obj;
     it->seg = et__segment(it->t, r->base_ticks);
   }
   const uint8_t *at = it->p;
-  if (ET_UNLIKELY_R(et__decode(it->t, &it->p, it->end, ev, &it->ticks) != 0)) {
+  if (ET_UNLIKELY_R(et__decode(it->t, &it->p, it->end, ev, &it->ticks, &it->obj) != 0)) {
     if (it->validate) {
       /* Cut the chunk here once, so that later cursors stop cleanly. */
       et__ref *r = (et__ref *)&it->s->refs[it->ref];
@@ -130,19 +132,21 @@ bool et__iter_next(et__iter *it, et_event *ev) {
 
 /* Parses an EVENTS chunk header. */
 static int events_header(const uint8_t **p, const uint8_t *end, uint64_t *tid, unsigned *stream,
-                         uint64_t *seq, uint64_t *base) {
+                         uint64_t *seq, uint64_t *base, uint64_t *base_obj) {
   if (et__get_uvarint(p, end, tid) || *p >= end) return -1;
   *stream = *(*p)++;
   if (*stream >= ET_STREAM_COUNT) return -1;
-  if (et__get_uvarint(p, end, seq) || et__get_uvarint(p, end, base)) return -1;
+  if (et__get_uvarint(p, end, seq) || et__get_uvarint(p, end, base) ||
+      et__get_uvarint(p, end, base_obj))
+    return -1;
   return 0;
 }
 
 void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t off) {
   const uint8_t *end = p + len;
-  uint64_t tid, seq, base;
+  uint64_t tid, seq, base, base_obj;
   unsigned stream;
-  if (events_header(&p, end, &tid, &stream, &seq, &base) != 0 || tid == 0) {
+  if (events_header(&p, end, &tid, &stream, &seq, &base, &base_obj) != 0 || tid == 0) {
     t->info.lost_chunks++;
     et__warn(t, "events chunk at offset %zu has a malformed header: skipped", off);
     return;
@@ -150,12 +154,12 @@ void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t off) {
   if (t->stream) {
     /* Streaming: decode and deliver now, to the first undecodable event. */
     const uint8_t *q = p;
-    uint64_t ticks = base;
+    uint64_t ticks = base, obj = base_obj;
     et__seg seg = et__segment(t, base);
     et_event ev;
     while (q < end) {
       const uint8_t *at = q;
-      if (et__decode(t, &q, end, &ev, &ticks) != 0) {
+      if (et__decode(t, &q, end, &ev, &ticks, &obj) != 0) {
         t->info.lost_bytes += (size_t)(end - at);
         et__warn(t, "events chunk at offset %zu (thread %llu): undecodable event (kind %u) at byte "
                     "%zu; the chunk's last %zu bytes are skipped",
@@ -178,7 +182,7 @@ void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t off) {
   if (ti == SIZE_MAX) return;
   et__mstream *s = &t->threads[ti].st[stream];
   if (!ET_VEC_GROW(s->refs, s->n, s->cap)) return;
-  s->refs[s->n++] = (et__ref){p, (uint32_t)(end - p), 0, off, seq, base};
+  s->refs[s->n++] = (et__ref){p, (uint32_t)(end - p), 0, off, seq, base, base_obj};
 }
 
 void et__merged_init(et__merged *m, const et_trace *t, size_t ti, bool validate) {

@@ -30,6 +30,7 @@ typedef struct et__ref {
   uint64_t file_off;   /* of the chunk, for warnings */
   uint64_t seq;
   uint64_t base_ticks;
+  uint64_t base_obj;
 } et__ref;
 
 typedef struct et__mstream {
@@ -149,7 +150,7 @@ void et__sort_syncs(et_trace *t);
 
 /* Decodes one event at *pp; 0, or -1 if malformed. */
 int et__decode(const et_trace *t, const uint8_t **pp, const uint8_t *end, et_event *ev,
-               uint64_t *ticks);
+               uint64_t *ticks, uint64_t *obj);
 
 /* A cursor over one stream of one thread. */
 typedef struct et__iter {
@@ -157,7 +158,7 @@ typedef struct et__iter {
   const et__mstream *s;
   size_t ref;
   const uint8_t *p, *end;
-  uint64_t ticks;
+  uint64_t ticks, obj;
   et__seg seg;
   uint64_t tid;
   uint8_t stream;

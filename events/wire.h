@@ -118,10 +118,10 @@ void et__file_header(uint8_t hdr[ET_FILE_HEADER_LEN]);
 size_t et__catalog_encode(uint8_t *buf, size_t cap);
 
 /* Skips one encoded event at *pp of [*pp, end) using a catalogue indexed by
- * kind number; returns 0 and the event's time delta, or -1 if the event is
- * malformed or of a kind the catalogue lacks. */
+ * kind number; returns 0 and the event's time delta, and updates *obj by its
+ * P fields; or -1 if the event is malformed or of a kind the catalogue lacks. */
 struct et_kind_desc;
 int et__event_skip(const struct et_kind_desc *kinds, const uint8_t **pp, const uint8_t *end,
-                   uint64_t *dt);
+                   uint64_t *dt, uint64_t *obj);
 
 #endif

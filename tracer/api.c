@@ -203,7 +203,7 @@ uint64_t et_thread_id(void) {
     if (et__open(&et_w_, ET_MAXLEN_EV_##NAME)) {                                             \
       uint32_t stk = et__stack_here(et_w_.t, ET_EV_##NAME, __builtin_frame_address(0));      \
       uint8_t *et_p_ = et__head(&et_w_, ET_EV_##NAME);                                       \
-      et__close(&et_w_, et__enc_##lname(et_p_, __VA_ARGS__));                                \
+      et__close(&et_w_, et__enc_##lname(et_p_, &et_w_.s->last_obj, __VA_ARGS__));           \
     }                                                                                        \
   } while (0)
 
@@ -214,7 +214,7 @@ uint64_t et_thread_id(void) {
     if (et__open(&et_w_, ET_MAXLEN_EV_##NAME)) {                                             \
       uint32_t sid = et__intern(et_w_.t, str);                                               \
       uint8_t *et_p_ = et__head(&et_w_, ET_EV_##NAME);                                       \
-      et__close(&et_w_, et__enc_##lname(et_p_, sid __VA_ARGS__));                            \
+      et__close(&et_w_, et__enc_##lname(et_p_, &et_w_.s->last_obj, sid __VA_ARGS__));       \
     }                                                                                        \
   } while (0)
 
@@ -236,7 +236,7 @@ uint64_t et_task_begin(uint64_t parent, const char *type) {
     uint32_t sid = et__intern(w.t, type);
     uint32_t stk = et__stack_here(w.t, ET_EV_TASK_BEGIN, __builtin_frame_address(0));
     uint8_t *p = et__head(&w, ET_EV_TASK_BEGIN);
-    et__close(&w, et__enc_task_begin(p, id, parent, sid, stk));
+    et__close(&w, et__enc_task_begin(p, &w.s->last_obj, id, parent, sid, stk));
   }
   return id;
 }
@@ -253,7 +253,7 @@ void et_region_begin(uint64_t task, const char *name) {
     uint32_t sid = et__intern(w.t, name);
     uint32_t stk = et__stack_here(w.t, ET_EV_REGION_BEGIN, __builtin_frame_address(0));
     uint8_t *p = et__head(&w, ET_EV_REGION_BEGIN);
-    et__close(&w, et__enc_region_begin(p, task, sid, stk));
+    et__close(&w, et__enc_region_begin(p, &w.s->last_obj, task, sid, stk));
   }
 }
 
@@ -263,7 +263,7 @@ void et_region_end(uint64_t task, const char *name) {
   if (et__open(&w, ET_MAXLEN_EV_REGION_END)) {
     uint32_t sid = et__intern(w.t, name);
     uint8_t *p = et__head(&w, ET_EV_REGION_END);
-    et__close(&w, et__enc_region_end(p, task, sid));
+    et__close(&w, et__enc_region_end(p, &w.s->last_obj, task, sid));
   }
 }
 
@@ -279,7 +279,7 @@ void et_log(uint64_t task, const char *category, const char *message) {
     uint32_t cat = et__intern(w.t, category);
     uint32_t stk = et__stack_here(w.t, ET_EV_LOG, __builtin_frame_address(0));
     uint8_t *p = et__head(&w, ET_EV_LOG);
-    et__close(&w, et__enc_log(p, task, cat, message ? message : "", len, stk));
+    et__close(&w, et__enc_log(p, &w.s->last_obj, task, cat, message ? message : "", len, stk));
   }
 }
 

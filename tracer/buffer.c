@@ -113,7 +113,7 @@ enum { DROP_RECORD_MAX = ET_MAXLEN_EV_DROP };
 static void write_drop_record(et__stream *s) {
   et__w w = {.t = NULL, .s = s, .p = s->p};
   uint8_t *p = et__head(&w, ET_EV_DROP);
-  p = et__enc_drop(p, s->dropped, s->drop_reason);
+  p = et__enc_drop(p, &s->last_obj, s->dropped, s->drop_reason);
   s->p = p;
   atomic_store_explicit(&s->chunk->pos, (uint32_t)(p - s->chunk->data), memory_order_release);
   s->dropped = 0;
@@ -148,6 +148,8 @@ bool et__stream_refill(et__thread *t, unsigned sid, size_t need) {
   c->owner = t;
   c->stream = (uint8_t)sid;
   c->base_ticks = s->last;
+  c->base_obj = s->last_obj;
+  c->flushed_obj = s->last_obj;
   c->flushed = 0;
   c->flushed_ticks = s->last;
   atomic_store_explicit(&c->pos, 0, memory_order_relaxed);

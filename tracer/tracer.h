@@ -56,7 +56,9 @@ typedef struct et__chunk {
   uint32_t index;
   uint32_t flushed;            /* writer only: bytes already written out */
   uint64_t base_ticks;         /* owner sets at acquire: time of the stream's previous event */
+  uint64_t base_obj;           /* owner sets at acquire: the stream's previous object */
   uint64_t flushed_ticks;      /* writer only: time of the last event written out */
+  uint64_t flushed_obj;        /* writer only: object of the last P field written out */
   struct et__thread *owner;
   struct et__chunk *next;      /* submit-list link */
   uint8_t stream;
@@ -80,6 +82,7 @@ typedef struct et__stream {
   uint8_t *p;          /* next byte to write in the current chunk */
   uint8_t *end;        /* end of the current chunk's data; NULL forces the slow path */
   uint64_t last;       /* ticks of the stream's last event */
+  uint64_t last_obj;   /* the stream's last object (P field), the base of the next */
   et__chunk *chunk;    /* current chunk, or NULL */
   uint64_t dropped;    /* events dropped since the last DROP record */
   uint8_t drop_reason; /* reason of those drops */
@@ -245,7 +248,9 @@ static inline void et__close(et__w *w, uint8_t *p) {
 #define ET_ENC_N(n)
 #define ET_ENC_U(n) p = et__put_uvarint(p, n);
 #define ET_ENC_T(n) p = et__put_uvarint(p, n);
-#define ET_ENC_P(n) p = et__put_uvarint(p, n);
+#define ET_ENC_P(n)                                                                          \
+  p = et__put_svarint(p, (int64_t)(n - *lastobj));                                           \
+  *lastobj = n;
 #define ET_ENC_S(n) p = et__put_uvarint(p, n);
 #define ET_ENC_K(n) p = et__put_uvarint(p, n);
 #define ET_ENC_I(n) p = et__put_svarint(p, n);
@@ -265,8 +270,10 @@ static inline void et__close(et__w *w, uint8_t *p) {
 #define ET_ENCODER(NAME, lname, NUM, FLAGS, DOC, T0, N0, T1, N1, T2, N2, T3, N3)             \
   enum { ET_MAXLEN_EV_##NAME = 1 + ET_VARINT_MAX + ET_MAXLEN_##T0 + ET_MAXLEN_##T1 +          \
                                ET_MAXLEN_##T2 + ET_MAXLEN_##T3 };                             \
-  static inline uint8_t *et__enc_##lname(uint8_t *p ET_PARAM_##T0(N0) ET_PARAM_##T1(N1)       \
-                                             ET_PARAM_##T2(N2) ET_PARAM_##T3(N3)) {           \
+  static inline uint8_t *et__enc_##lname(uint8_t *p, uint64_t *lastobj ET_PARAM_##T0(N0)      \
+                                             ET_PARAM_##T1(N1) ET_PARAM_##T2(N2)              \
+                                                 ET_PARAM_##T3(N3)) {                         \
+    (void)lastobj;                                                                           \
     ET_ENC_##T0(N0) ET_ENC_##T1(N1) ET_ENC_##T2(N2) ET_ENC_##T3(N3) return p;                 \
   }
 ET_EVENT_KINDS(ET_ENCODER)
@@ -278,7 +285,7 @@ ET_EVENT_KINDS(ET_ENCODER)
     et__w et_w_;                                                                             \
     if (et__open(&et_w_, ET_MAXLEN_EV_##NAME)) {                                             \
       uint8_t *et_p_ = et__head(&et_w_, ET_EV_##NAME);                                       \
-      et__close(&et_w_, et__enc_##lname(et_p_, __VA_ARGS__));                                \
+      et__close(&et_w_, et__enc_##lname(et_p_, &et_w_.s->last_obj, __VA_ARGS__));           \
     }                                                                                        \
   } while (0)
 
@@ -288,7 +295,7 @@ ET_EVENT_KINDS(ET_ENCODER)
     et__w et_w_;                                                                             \
     if (et__open(&et_w_, ET_MAXLEN_EV_##NAME)) {                                             \
       uint8_t *et_p_ = et__head(&et_w_, ET_EV_##NAME);                                       \
-      et__close(&et_w_, et__enc_##lname(et_p_));                                             \
+      et__close(&et_w_, et__enc_##lname(et_p_, &et_w_.s->last_obj));                        \
     }                                                                                        \
   } while (0)
 

@@ -156,19 +156,21 @@ static void write_definitions(writer *w, et__meta *m) {
 static void write_piece(writer *w, et__chunk *c, uint32_t pos, bool need_last) {
   if (pos <= c->flushed) return;
   et__thread *t = c->owner;
-  uint8_t hdr[4 * ET_VARINT_MAX], *q = hdr;
+  uint8_t hdr[5 * ET_VARINT_MAX], *q = hdr;
   q = et__put_uvarint(q, t->tid);
   *q++ = c->stream;
   q = et__put_uvarint(q, t->seq[c->stream]++);
   q = et__put_uvarint(q, c->flushed_ticks);
+  q = et__put_uvarint(q, c->flushed_obj);
   write_chunk2(w->s, ET_CHUNK_EVENTS, hdr, (size_t)(q - hdr), c->data + c->flushed,
                pos - c->flushed);
   if (need_last) {
     /* The next piece of this chunk starts from this piece's last event. */
     const uint8_t *p = c->data + c->flushed, *end = c->data + pos;
-    uint64_t ticks = c->flushed_ticks, dt;
-    while (p < end && et__event_skip(et__kinds, &p, end, &dt) == 0) ticks += dt;
+    uint64_t ticks = c->flushed_ticks, obj = c->flushed_obj, dt;
+    while (p < end && et__event_skip(et__kinds, &p, end, &dt, &obj) == 0) ticks += dt;
     c->flushed_ticks = ticks;
+    c->flushed_obj = obj;
   }
   c->flushed = pos;
 }

@@ -89,6 +89,7 @@ static void events(out *o, uint64_t seq, uint64_t base) {
   *q++ = 0;
   q = et__put_uvarint(q, seq);
   q = et__put_uvarint(q, base);
+  q = et__put_uvarint(q, 0); /* base object */
   *q++ = ET_EV_REGION_BEGIN;
   q = et__put_uvarint(q, 1000);
   q = et__put_uvarint(q, 0);   /* task */
