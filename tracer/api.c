@@ -16,7 +16,7 @@
 
 #include "session.h"
 
-ET_HIDDEN et__global et__g;
+ET_HIDDEN et__global et__g = {.ro_gen = 1};
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static et__session *retired; /* stopped sessions: a late thread may still read one */
@@ -141,6 +141,7 @@ int et_start_opts(const char *path, const et_options *o) {
   et__g.stack_depth = o->stack_depth;
   et__g.stack_kinds = stack_kinds(o->stacks);
   et__g.block_when_full = o->block_when_full;
+  et__readonly_update(false);
   et__g.session = s;
   if ((err = et__writer_start(s)) != 0) {
     et__g.session = NULL;
@@ -246,25 +247,99 @@ void et_task_end(uint64_t task) {
   ET_EMIT(task_end, TASK_END, task);
 }
 
-void et_region_begin(uint64_t task, const char *name) {
-  if (!et__on()) return;
+/* Regions are the most frequent events, so each has a fast path that is a
+ * leaf: it handles a thread whose state is set up, a name already in the
+ * string cache in read-only memory, no stack, and room in the chunk; anything
+ * else goes to the general path, which it tail-calls.  As a leaf it saves no
+ * registers, which is most of what an event costs beyond the clock read. */
+static __attribute__((noinline)) void region_begin_slow(uint64_t task, const char *name,
+                                                        const void *fp) {
   et__w w;
   if (et__open(&w, ET_MAXLEN_EV_REGION_BEGIN)) {
     uint32_t sid = et__intern(w.t, name);
-    uint32_t stk = et__stack_here(w.t, ET_EV_REGION_BEGIN, __builtin_frame_address(0));
+    uint32_t stk = et__stack_here(w.t, ET_EV_REGION_BEGIN, fp);
     uint8_t *p = et__head(&w, ET_EV_REGION_BEGIN);
     et__close(&w, et__enc_region_begin(p, &w.s->last_obj, task, sid, stk));
   }
 }
 
-void et_region_end(uint64_t task, const char *name) {
-  if (!et__on()) return;
+static __attribute__((noinline)) void region_end_slow(uint64_t task, const char *name) {
   et__w w;
   if (et__open(&w, ET_MAXLEN_EV_REGION_END)) {
     uint32_t sid = et__intern(w.t, name);
     uint8_t *p = et__head(&w, ET_EV_REGION_END);
     et__close(&w, et__enc_region_end(p, &w.s->last_obj, task, sid));
   }
+}
+
+/* The fast path's checks: the thread's state, its main stream with room
+ * for maxlen bytes, and name's cache entry; NULL means "take the slow path". */
+static inline __attribute__((always_inline)) et__thread *fast_thread(const char *name,
+                                                                     size_t maxlen,
+                                                                     const et__strcache_ent **e) {
+  et__thread *t = et__tls;
+  if (ET_UNLIKELY((uintptr_t)t < 4096) ||
+      ET_UNLIKELY(t->epoch != atomic_load_explicit(&et__g.epoch, memory_order_relaxed)) ||
+      ET_UNLIKELY(t->in_write != 0))
+    return NULL;
+  const et__strcache_ent *c = &t->strcache[((uintptr_t)name >> 3) & (ET_STRCACHE_SIZE - 1)];
+  if (ET_UNLIKELY(c->ptr != name) ||
+      ET_UNLIKELY(c->ro_gen != atomic_load_explicit(&et__g.ro_gen, memory_order_relaxed)))
+    return NULL;
+  const et__stream *s = &t->s[ET_STREAM_MAIN];
+  if (ET_UNLIKELY((uintptr_t)s->p + maxlen > (uintptr_t)s->end)) return NULL;
+  if (ET_UNLIKELY(!et__g.use_tsc)) return NULL; /* clock_gettime is a call: not a leaf */
+  *e = c;
+  return t;
+}
+
+/* et__head for the fast path: the TSC, known to be in use. */
+static inline __attribute__((always_inline)) uint8_t *fast_head(et__w *w, unsigned kind) {
+#if ET_HAVE_TSC
+  uint64_t now = __rdtsc();
+#else
+  uint64_t now = et__ticks();
+#endif
+  uint64_t dt = now - w->s->last;
+  if (ET_UNLIKELY((int64_t)dt < 0)) {
+    dt = 0;
+    now = w->s->last;
+  }
+  w->s->last = now;
+  uint8_t *p = w->p;
+  *p++ = (uint8_t)kind;
+  return et__put_uvarint(p, dt);
+}
+
+void et_region_begin(uint64_t task, const char *name) {
+  if (!et__on()) return;
+  const et__strcache_ent *e;
+  et__thread *t = fast_thread(name, ET_MAXLEN_EV_REGION_BEGIN, &e);
+  if (ET_UNLIKELY(t == NULL) ||
+      ET_UNLIKELY((et__g.stack_kinds >> ET_EV_REGION_BEGIN) & 1)) {
+    region_begin_slow(task, name, __builtin_frame_address(0));
+    return;
+  }
+  t->in_write = 1;
+  atomic_signal_fence(memory_order_seq_cst);
+  et__w w = {t, &t->s[ET_STREAM_MAIN], t->s[ET_STREAM_MAIN].p};
+  uint8_t *p = fast_head(&w, ET_EV_REGION_BEGIN);
+  et__close(&w, et__enc_region_begin(p, &w.s->last_obj, task, e->id, 0));
+}
+
+void et_region_end(uint64_t task, const char *name) {
+  if (!et__on()) return;
+  const et__strcache_ent *e;
+  et__thread *t = fast_thread(name, ET_MAXLEN_EV_REGION_END, &e);
+  if (ET_UNLIKELY(t == NULL)) {
+    region_end_slow(task, name);
+    return;
+  }
+  t->in_write = 1;
+  atomic_signal_fence(memory_order_seq_cst);
+  et__w w = {t, &t->s[ET_STREAM_MAIN], t->s[ET_STREAM_MAIN].p};
+  uint8_t *p = fast_head(&w, ET_EV_REGION_END);
+  et__close(&w, et__enc_region_end(p, &w.s->last_obj, task, e->id));
 }
 
 void et_log(uint64_t task, const char *category, const char *message) {

@@ -157,9 +157,32 @@ uint32_t et__stack_capture(et__thread *t, const void *fp) {
   return n ? et__stack_intern(t, frames, n) : 0;
 }
 
+/* True if [s, s + n) lies in read-only memory of a loaded object. */
+static bool readonly(const char *s, size_t n) {
+  const et__ranges *ro = atomic_load_explicit(&et__g.ro, memory_order_acquire);
+  if (ro == NULL) return false;
+  uintptr_t a = (uintptr_t)s;
+  size_t lo = 0, hi = ro->n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (ro->r[mid].hi <= a) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < ro->n && ro->r[lo].lo <= a && a + n <= ro->r[lo].hi;
+}
+
 uint32_t et__intern_miss(et__thread *t, et__strcache_ent *e, const char *s) {
   size_t len = strlen(s);
   uint32_t id = et__intern_slow(t, s, len);
-  if (id != 0 && len < ET_STRCACHE_COPY) et__strcache_fill(e, s, len, id);
+  if (id != 0 && len < ET_STRCACHE_COPY) {
+    /* Read the generation before checking, so an unload in between makes
+     * the entry stale rather than wrong. */
+    uint32_t gen = atomic_load_explicit(&et__g.ro_gen, memory_order_acquire);
+    e->ptr = s;
+    e->id = id;
+    e->len = (uint32_t)len;
+    e->ro_gen = readonly(s, len + 1) ? gen : 0;
+    memcpy(e->w, s, len + 1);
+  }
   return id;
 }

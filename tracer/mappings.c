@@ -113,3 +113,68 @@ bool et__mappings_changed(unsigned long long last[2]) {
   last[1] = now[1];
   return changed;
 }
+
+/* ---- read-only memory, for the string cache ---- */
+
+typedef struct ro_scan {
+  struct et__range *r;
+  size_t n, cap;
+  bool oom;
+} ro_scan;
+
+static int add_readonly(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  ro_scan *s = arg;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) || ph->p_memsz == 0) continue;
+    if (s->n == s->cap) {
+      size_t cap = s->cap ? s->cap * 2 : 64;
+      struct et__range *r = realloc(s->r, cap * sizeof *r);
+      if (!r) {
+        s->oom = true;
+        return 1;
+      }
+      s->r = r;
+      s->cap = cap;
+    }
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    s->r[s->n++] = (struct et__range){lo, lo + ph->p_memsz};
+  }
+  return 0;
+}
+
+static int cmp_range(const void *a, const void *b) {
+  const struct et__range *x = a, *y = b;
+  return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+et__ranges *et__readonly_scan(void) {
+  ro_scan s = {0};
+  dl_iterate_phdr(add_readonly, &s);
+  if (s.oom) {
+    free(s.r);
+    return NULL;
+  }
+  if (s.n > 1) qsort(s.r, s.n, sizeof *s.r, cmp_range);
+  et__ranges *out = malloc(sizeof *out + s.n * sizeof out->r[0]);
+  if (out) {
+    out->n = s.n;
+    if (s.n) memcpy(out->r, s.r, s.n * sizeof out->r[0]);
+  }
+  free(s.r);
+  return out;
+}
+
+/* Published ranges stay allocated: a thread may be reading an old one.
+ * They change only when libraries are loaded or unloaded. */
+static et__ranges *retired_ranges[64];
+static unsigned nretired;
+
+void et__readonly_update(bool unloaded) {
+  et__ranges *fresh = et__readonly_scan();
+  if (unloaded) atomic_fetch_add_explicit(&et__g.ro_gen, 1, memory_order_acq_rel);
+  const et__ranges *old = atomic_exchange_explicit(&et__g.ro, fresh, memory_order_acq_rel);
+  if (old && nretired < sizeof retired_ranges / sizeof retired_ranges[0])
+    retired_ranges[nretired++] = (et__ranges *)old;
+}

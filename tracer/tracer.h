@@ -45,7 +45,7 @@
 #define ET_CACHELINE 64
 
 #define ET_STRCACHE_SIZE 64  /* per-thread string cache entries (power of two) */
-#define ET_STRCACHE_COPY 24  /* strings shorter than this are cached by pointer + content */
+#define ET_STRCACHE_COPY 40  /* strings shorter than this are cached by pointer + content */
 #define ET_MAX_STACK_DEPTH 128
 #define ET_TASK_ID_BLOCK 1024 /* task ids a thread takes from the global counter at once */
 
@@ -88,16 +88,18 @@ typedef struct et__stream {
   uint8_t drop_reason; /* reason of those drops */
 } et__stream;
 
-/* One cached string: its bytes (with the NUL) in w, and masks m selecting
- * those bytes, so a hit is checked by three masked word compares.  Exactly a
- * cache line. */
+/* One cached string.  A string in read-only memory (a literal, the usual
+ * case) cannot change, so a hit needs only the pointer and the generation of
+ * the read-only map it was checked against; any other string is compared by
+ * content, against the copy in w. */
 typedef struct et__strcache_ent {
   const char *ptr;
   uint32_t id;
   uint32_t len;
-  uint64_t w[3];
-  uint64_t m[3];
-} __attribute__((aligned(ET_CACHELINE))) et__strcache_ent;
+  uint32_t ro_gen; /* et__g.ro_gen when ptr was seen in read-only memory, else 0 */
+  uint32_t pad;
+  char w[ET_STRCACHE_COPY];
+} et__strcache_ent;
 
 /* Per-thread state, one mmap'd block per thread, reached by a TLS pointer. */
 typedef struct et__thread {
@@ -117,9 +119,20 @@ typedef struct et__thread {
 } et__thread;
 
 /* The read-mostly global state; fields written at start/stop only. */
+/* Address ranges of read-only memory (non-writable segments of loaded
+ * objects), sorted; published whole, never changed once published. */
+typedef struct et__ranges {
+  size_t n;
+  struct et__range {
+    uintptr_t lo, hi;
+  } r[];
+} et__ranges;
+
 typedef struct et__global {
   _Atomic uint32_t enabled;
   _Atomic uint32_t epoch;
+  _Atomic uint32_t ro_gen;        /* changes when read-only memory may have been unmapped */
+  _Atomic(const et__ranges *) ro; /* the read-only ranges now */
   uint32_t use_tsc;
   uint32_t stack_depth;
   uint64_t stack_kinds; /* bit k: kind k records a stack */
@@ -307,52 +320,17 @@ ET_HIDDEN uint32_t et__intern_slow(et__thread *t, const char *s, size_t len);
 /* Interns a stack of n return addresses (innermost first); id or 0. */
 ET_HIDDEN uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsigned n);
 
-/* True if the string at s still holds the cached bytes.  It reads 24 bytes
- * at s (never across a page end, so it cannot fault) and compares only the
- * string's own; the sanitizers would call the extra bytes a bug, so their
- * builds compare exactly. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ET_EXACT_STRCMP 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define ET_EXACT_STRCMP 1
-#endif
-#endif
-static inline __attribute__((always_inline)) bool et__strcache_hit(const et__strcache_ent *e, const char *s) {
-#ifndef ET_EXACT_STRCMP
-  if (ET_LIKELY(((uintptr_t)s & 4095) <= 4096 - 3 * sizeof(uint64_t))) {
-    uint64_t a[3];
-    const char *q = s;
-    __asm__("" : "+r"(q)); /* the read may pass the object's end by design */
-    memcpy(a, q, sizeof a);
-    return (((a[0] ^ e->w[0]) & e->m[0]) | ((a[1] ^ e->w[1]) & e->m[1]) |
-            ((a[2] ^ e->w[2]) & e->m[2])) == 0;
-  }
-#endif
-  return memcmp(s, e->w, e->len + 1u) == 0;
-}
-
-/* Remembers string s (len < ET_STRCACHE_COPY) as id in entry e. */
-static inline void et__strcache_fill(et__strcache_ent *e, const char *s, size_t len, uint32_t id) {
-  memset(e->w, 0, sizeof e->w);
-  memcpy(e->w, s, len + 1);
-  unsigned char mask[sizeof e->m] = {0};
-  memset(mask, 0xff, len + 1);
-  memcpy(e->m, mask, sizeof mask);
-  e->ptr = s;
-  e->id = id;
-  e->len = (uint32_t)len;
-}
-
 /* A cache miss: intern s and remember it in e (intern.c). */
 ET_HIDDEN uint32_t et__intern_miss(et__thread *t, et__strcache_ent *e, const char *s);
 
 /* String id through the thread's pointer-keyed cache, checked by content. */
 static inline __attribute__((always_inline)) uint32_t et__intern(et__thread *t, const char *s) {
   if (s == NULL) return 0;
-  uintptr_t h = ((uintptr_t)s >> 3) ^ ((uintptr_t)s >> 11);
-  et__strcache_ent *e = &t->strcache[h & (ET_STRCACHE_SIZE - 1)];
-  if (ET_LIKELY(e->ptr == s) && ET_LIKELY(et__strcache_hit(e, s))) return e->id;
+  et__strcache_ent *e = &t->strcache[((uintptr_t)s >> 3) & (ET_STRCACHE_SIZE - 1)];
+  if (ET_LIKELY(e->ptr == s) &&
+      ET_LIKELY(e->ro_gen == atomic_load_explicit(&et__g.ro_gen, memory_order_relaxed) ||
+                memcmp(s, e->w, e->len + 1u) == 0))
+    return e->id;
   return et__intern_miss(t, e, s);
 }
 
@@ -397,6 +375,11 @@ ET_HIDDEN int et__writer_start(et__session *s);
 ET_HIDDEN int et__writer_stop(et__session *s);
 /* Wakes the writer if it sleeps (after a chunk was submitted). */
 ET_HIDDEN void et__writer_kick(et__session *s);
+
+/* The read-only ranges of the loaded objects, sorted (malloc'd), or NULL. */
+ET_HIDDEN et__ranges *et__readonly_scan(void);
+/* Publishes fresh read-only ranges; bumps ro_gen if objects were unloaded. */
+ET_HIDDEN void et__readonly_update(bool unloaded);
 
 /* Scans the process's executable mappings into buf as a MAPPINGS payload. */
 ET_HIDDEN size_t et__mappings_encode(uint8_t **buf, size_t *cap);

@@ -229,7 +229,11 @@ static void pass(writer *w, bool peek_all) {
   uint64_t now = et__mono_ns();
   if (now >= w->next_maps) {
     w->next_maps = now + ET_MAPPINGS_CHECK_NS;
-    if (et__mappings_changed(w->dl_counters)) write_mappings(w);
+    unsigned long long subs = w->dl_counters[1];
+    if (et__mappings_changed(w->dl_counters)) {
+      write_mappings(w);
+      et__readonly_update(w->dl_counters[1] != subs); /* an unload may free literals */
+    }
   }
 
   /* 6. Whole chunks, then 7. pieces. */
