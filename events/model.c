@@ -123,7 +123,6 @@ static int load(et_trace *t) {
   int r = et__check_header(t, t->data, t->len, true);
   if (r != 0) return r;
   if (t->len >= ET_FILE_HEADER_LEN) et__scan(t, t->data, t->len, ET_FILE_HEADER_LEN, true);
-  else if (t->len == 0) et__warn(t, "the trace is empty");
   t->info.bytes = t->len;
   return et__build(t);
 }
@@ -262,7 +261,6 @@ int et_trace_stream(const char *path, const et_stream_handlers *h, void *arg) {
       if (hr == 1) continue;
       header = true;
       off = have < ET_FILE_HEADER_LEN ? have : ET_FILE_HEADER_LEN;
-      if (have == 0) et__warn(t, "the trace is empty");
     }
     off = et__scan(t, b, have, off, eof);
     if (off > cap / 2) {

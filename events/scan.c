@@ -87,6 +87,7 @@ char *et__strdup_n(et_trace *t, const void *s, size_t n) {
 }
 
 int et__check_header(et_trace *t, const uint8_t *d, size_t len, bool at_eof) {
+  if (len == 0 && at_eof) return ET_E_FORMAT; /* nothing at all is not a trace */
   size_t cmp = len < ET_FILE_MAGIC_LEN ? len : ET_FILE_MAGIC_LEN;
   if (memcmp(d, ET_FILE_MAGIC, cmp) != 0) return ET_E_FORMAT;
   if (len < ET_FILE_HEADER_LEN) {
@@ -164,8 +165,7 @@ static int parse_catalog(et_trace *t, const uint8_t *p, const uint8_t *end) {
       if (!k->fname[f]) return -1;
     }
   }
-  if (p != end) return -1;
-  memcpy(t->kinds, kinds, sizeof kinds);
+  memcpy(t->kinds, kinds, sizeof kinds); /* trailing bytes: a newer writer's additions */
   for (unsigned k = 0; k < ET_EV_LIMIT; k++) {
     const et_kind_desc *ours = &et__kinds[k], *theirs = &t->kinds[k];
     bool same = ours->name && theirs->name && strcmp(ours->name, theirs->name) == 0 &&
@@ -206,8 +206,8 @@ static int parse_process(et_trace *t, const uint8_t *p, const uint8_t *end) {
 static int parse_clock(et_trace *t, const uint8_t *p, const uint8_t *end) {
   uint64_t ticks, ns, rate;
   if (et__get_uvarint(&p, end, &ticks) || et__get_uvarint(&p, end, &ns) ||
-      et__get_uvarint(&p, end, &rate) || rate == 0 || p != end)
-    return -1;
+      et__get_uvarint(&p, end, &rate) || rate == 0)
+    return -1; /* trailing bytes: fields of a newer writer */
   if (!ET_VEC_GROW(t->syncs, t->nsyncs, t->capsyncs)) return -1;
   if (t->nsyncs && ticks < t->syncs[t->nsyncs - 1].ticks) t->syncs_sorted = false;
   t->syncs[t->nsyncs++] = (et__sync){ticks, ns};
@@ -369,7 +369,7 @@ size_t et__scan(et_trace *t, const uint8_t *d, size_t len, size_t off, bool at_e
     size_t plen = et__get_u32le(h + 8);
     if (len - off - ET_CHUNK_HEADER_LEN < plen) {
       if (!at_eof) return off;
-      et__warn(t, "the trace is cut inside a %s chunk at offset %zu (%zu of %zu bytes): skipped",
+      et__warn(t, "the trace is cut inside the %s chunk at offset %zu (%zu of %zu bytes): skipped",
                chunk_name(type), off, len - off - ET_CHUNK_HEADER_LEN, plen);
       t->info.lost_chunks++;
       t->info.lost_bytes += len - off;

@@ -136,8 +136,11 @@ int et_start_opts(const char *path, const et_options *o) {
     et__g.use_tsc = false;
     s->ticks_per_sec = et__clock_calibrate(false);
   }
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
   s->start_ns = et__mono_ns();
   s->start_ticks = et__ticks();
+  s->start_wall_ns = (uint64_t)wall.tv_sec * 1000000000u + (uint64_t)wall.tv_nsec;
   et__g.stack_depth = o->stack_depth;
   et__g.stack_kinds = stack_kinds(o->stacks);
   et__g.block_when_full = o->block_when_full;
@@ -346,7 +349,9 @@ void et_log(uint64_t task, const char *category, const char *message) {
   if (!et__on()) return;
   size_t len = message ? strnlen(message, ET_MAX_MESSAGE + 1) : 0;
   et__w w;
-  if (et__open(&w, ET_MAXLEN_EV_LOG)) {
+  /* Reserve what this message needs, not the longest one: small chunks work. */
+  size_t need = ET_MAXLEN_EV_LOG - ET_MAX_MESSAGE + (len > ET_MAX_MESSAGE ? ET_MAX_MESSAGE : len);
+  if (et__open(&w, need)) {
     if (len > ET_MAX_MESSAGE) {
       len = ET_MAX_MESSAGE;
       atomic_fetch_add_explicit(&w.t->drops[ET_DROP_TRUNCATED_MSG], 1, memory_order_relaxed);

@@ -252,10 +252,11 @@ et__thread *et__thread_slow(void) {
     stack_bounds(t);
     pthread_setspecific(thread_key, t);
   } else {
-    uint64_t tid = t->tid;
+    /* A new session: keep the stack bounds, but read the tid again (the
+     * state may have crossed a fork). */
     uintptr_t lo = t->stack_lo, hi = t->stack_hi;
     memset(t, 0, sizeof *t);
-    t->tid = tid;
+    t->tid = gettid_raw();
     t->stack_lo = lo;
     t->stack_hi = hi;
   }

@@ -115,14 +115,20 @@ static uint32_t intern(et__session *s, et__table *t, const void *data, uint32_t 
         memcpy(mine->data, data, bytes);
         if (nul) mine->data[bytes] = 0;
       }
-      if (mine->id == 0) mine->id = atomic_fetch_add_explicit(&t->next_id, 1, memory_order_relaxed) + 1;
+      if (mine->id == 0) {
+        mine->id = atomic_fetch_add_explicit(&t->next_id, 1, memory_order_relaxed) + 1;
+        /* Queue the definition before the slot makes the id visible, so that
+         * no thread can use the id in a chunk that reaches the writer first. */
+        push_pending(s, mine);
+      }
       if (atomic_compare_exchange_strong_explicit(&t->slots[idx], &e, mine, memory_order_acq_rel,
                                                   memory_order_acquire)) {
         atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
-        push_pending(s, mine);
         return mine->id;
       }
-      /* Lost the race: e is the winner; compare with it below. */
+      /* Lost the race: e is the winner; compare with it below.  mine stays
+       * queued (a definition nobody uses) and is not offered again. */
+      mine = NULL;
     }
     if (same(e, hash, data, len, bytes)) return e->id;
   }
@@ -178,11 +184,16 @@ uint32_t et__intern_miss(et__thread *t, et__strcache_ent *e, const char *s) {
     /* Read the generation before checking, so an unload in between makes
      * the entry stale rather than wrong. */
     uint32_t gen = atomic_load_explicit(&et__g.ro_gen, memory_order_acquire);
-    e->ptr = s;
+    /* A signal handler on this thread may look the entry up at any point:
+     * unhook it while it changes, and hook it back last. */
+    e->ptr = NULL;
+    atomic_signal_fence(memory_order_seq_cst);
     e->id = id;
     e->len = (uint32_t)len;
     e->ro_gen = readonly(s, len + 1) ? gen : 0;
     memcpy(e->w, s, len + 1);
+    atomic_signal_fence(memory_order_seq_cst);
+    e->ptr = s;
   }
   return id;
 }

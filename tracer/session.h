@@ -52,6 +52,7 @@ struct et__session {
   et_options opt;
   uint64_t ticks_per_sec;
   uint64_t start_ticks, start_ns; /* the first clock sync point */
+  uint64_t start_wall_ns;         /* CLOCK_REALTIME at that point */
 
   pthread_t writer;
   bool writer_running;

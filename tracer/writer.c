@@ -201,16 +201,9 @@ static void pass(writer *w, bool peek_all) {
        t = t->reg_next)
     if (ndead < 64 && atomic_load_explicit(&t->dead, memory_order_acquire)) dead[ndead++] = t;
 
-  /* 2. Handed-over chunks, oldest first. */
-  et__chunk *l = atomic_exchange_explicit(&s->submitted, NULL, memory_order_acquire), *rev = NULL;
-  while (l) {
-    et__chunk *next = l->next;
-    l->next = rev;
-    rev = l;
-    l = next;
-  }
-
-  /* 3. The committed part of each live thread's current chunks. */
+  /* 2. The committed part of each live thread's current chunks, before the
+   * hand-over list: a chunk handed over after its peek is then in the list
+   * and is written whole, in order, with its piece dropped. */
   w->npieces = 0;
   if (peek_all) {
     for (et__thread *t = atomic_load_explicit(&s->threads, memory_order_acquire); t;
@@ -222,6 +215,18 @@ static void pass(writer *w, bool peek_all) {
         if (pos > c->flushed) add_piece(w, c, pos);
       }
   }
+
+  /* 3. Handed-over chunks, oldest first. */
+  et__chunk *l = atomic_exchange_explicit(&s->submitted, NULL, memory_order_acquire), *rev = NULL;
+  while (l) {
+    et__chunk *next = l->next;
+    l->next = rev;
+    rev = l;
+    l = next;
+  }
+  for (size_t i = 0; i < w->npieces; i++)
+    for (et__chunk *c = rev; c; c = c->next)
+      if (c == w->pieces[i].c) w->pieces[i].c = NULL;
 
   /* 4-5. Definitions, which those chunks may use. */
   write_definitions(w, et__pending_take(s));
@@ -242,7 +247,8 @@ static void pass(writer *w, bool peek_all) {
     write_piece(w, c, atomic_load_explicit(&c->pos, memory_order_acquire), false);
     et__pool_push(&s->pool, c);
   }
-  for (size_t i = 0; i < w->npieces; i++) write_piece(w, w->pieces[i].c, w->pieces[i].pos, true);
+  for (size_t i = 0; i < w->npieces; i++)
+    if (w->pieces[i].c) write_piece(w, w->pieces[i].c, w->pieces[i].pos, true);
 
   /* 8. Free the exited threads' state. */
   for (unsigned i = 0; i < ndead; i++) {
@@ -330,8 +336,9 @@ static void write_prologue(writer *w) {
   struct iovec iov = {fh, sizeof fh};
   write_iov(s, &iov, 1);
 
-  uint8_t cat[8192];
-  size_t n = et__catalog_encode(cat, sizeof cat);
+  uint8_t cat[1 << 14];
+  size_t n = et__catalog_encode(cat, sizeof cat); /* a unit test checks the catalogue fits */
+  if (n == 0) fail(s, ET_E_LIMIT);
   write_chunk2(s, ET_CHUNK_CATALOG, cat, n, NULL, 0);
 
   /* PROCESS: pid, ppid, executable, command line, wall clock, clock source, rate. */
@@ -346,8 +353,6 @@ static void write_prologue(writer *w) {
     while (cl < (ssize_t)sizeof cmd && (r = read(fd, cmd + cl, sizeof cmd - (size_t)cl)) > 0) cl += r;
     close(fd);
   }
-  struct timespec wall;
-  clock_gettime(CLOCK_REALTIME, &wall);
   w->meta.len = 0;
   if (!buf_reserve(&w->meta, (size_t)el + (size_t)cl + 8 * ET_VARINT_MAX)) {
     fail(s, -ENOMEM);
@@ -362,7 +367,7 @@ static void write_prologue(writer *w) {
   p = et__put_uvarint(p, (uint64_t)cl);
   memcpy(p, cmd, (size_t)cl);
   p += cl;
-  p = et__put_uvarint(p, (uint64_t)wall.tv_sec * 1000000000u + (uint64_t)wall.tv_nsec);
+  p = et__put_uvarint(p, s->start_wall_ns);
   *p++ = et__g.use_tsc ? ET_CLOCK_TSC : ET_CLOCK_MONOTONIC;
   p = et__put_uvarint(p, s->ticks_per_sec);
   w->meta.len = (size_t)(p - w->meta.p);
@@ -398,7 +403,7 @@ static void *writer_main(void *arg) {
   uint64_t flush_ns = (uint64_t)s->opt.flush_ms * 1000000u;
   w.next_sync = now + ET_CLOCK_SYNC_NS;
   w.next_maps = now + ET_MAPPINGS_CHECK_NS;
-  w.next_flush = now + flush_ns;
+  w.next_flush = flush_ns ? now + flush_ns : UINT64_MAX; /* 0: flush only at stop */
   while (!atomic_load(&s->stop_requested)) {
     now = et__mono_ns();
     uint64_t deadline = w.next_sync < w.next_flush ? w.next_sync : w.next_flush;

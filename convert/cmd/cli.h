@@ -17,7 +17,7 @@ et_trace *et__cli_load(const char *path);
 /* Prints the trace's warnings to stderr, prefixed. */
 void et__cli_warnings(const et_trace *t);
 
-/* Prints "exectrace: <cmd>: <msg>" and a usage hint; returns 2. */
+/* Prints "exectrace <cmd>: <msg> '<arg>' (try 'exectrace <cmd> --help')"; returns 2. */
 int et__cli_usage_error(const char *cmd, const char *msg, const char *arg);
 
 /* Writes s as a JSON string literal (with quotes). */

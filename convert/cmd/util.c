@@ -1,6 +1,7 @@
 /* Helpers shared by the subcommands: loading with clear errors, quoting. */
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -8,7 +9,10 @@ et_trace *et__cli_load(const char *path) {
   et_trace *t;
   int err = et_trace_open(path, &t);
   if (err == 0) return t;
-  if (err == ET_E_FORMAT)
+  struct stat st;
+  if (err == ET_E_FORMAT && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+    fprintf(stderr, "exectrace: '%s' is empty: no trace was written to it\n", path);
+  else if (err == ET_E_FORMAT)
     fprintf(stderr, "exectrace: '%s' is not an exectrace trace\n", path);
   else
     fprintf(stderr, "exectrace: cannot read '%s': %s\n", path, et_strerror(err));

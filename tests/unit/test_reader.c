@@ -134,6 +134,10 @@ int main(void) {
   out *o = calloc(1, sizeof *o);
   et_trace *t;
 
+  uint8_t cat[1 << 14];
+  ok(et__catalog_encode(cat, sizeof cat) > 0, "the catalogue fits the writer's 16 KiB buffer");
+  ok(et_trace_open_mem("", 0, &t) == ET_E_FORMAT, "empty input: ET_E_FORMAT");
+
   /* A newer writer: version 2, readable by 1; an unknown kind and chunk type. */
   file_header(o, 2, 1);
   catalog_with_future_kind(o);

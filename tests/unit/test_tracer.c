@@ -123,6 +123,42 @@ static void fork_child_check(const char *path) {
   _exit(WIFEXITED(st) && WEXITSTATUS(st) == 0 && r == 0 ? 0 : 5);
 }
 
+/* A forked child may record on its own, under its own thread ids. */
+static void fork_then_record(const char *path) {
+  if (et_start(path) != 0) _exit(1);
+  et_log(0, "who", "parent");
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char child_path[600];
+    snprintf(child_path, sizeof child_path, "%s.child", path);
+    if (et_start(child_path) != 0) _exit(3);
+    et_log(0, "who", "child");
+    int r = et_stop();
+    et_trace *t;
+    if (r != 0 || et_trace_open(child_path, &t) != 0) _exit(4);
+    int good = et_trace_thread_count(t) == 1 && et_trace_thread(t, 0)->tid == (uint64_t)getpid() &&
+               et_thread_id() == (uint64_t)getpid();
+    et_trace_close(t);
+    _exit(good ? 0 : 5);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  int r = et_stop();
+  _exit(WIFEXITED(st) && WEXITSTATUS(st) == 0 && r == 0 ? 0 : 6);
+}
+
+/* Small chunks still take every event that fits them. */
+static void small_chunks(const char *path) {
+  et_options o;
+  et_options_init(&o);
+  o.chunk_size = 4096;
+  o.flush_ms = 0; /* no periodic flush: everything at et_stop */
+  if (et_start_opts(path, &o) != 0) _exit(1);
+  for (int i = 0; i < 1000; i++) et_log((uint64_t)i, "small", "a short message");
+  _exit(et_stop() == 0 ? 0 : 2);
+}
+
 /* ---- signals ---- */
 
 static volatile sig_atomic_t signals_seen;
@@ -264,6 +300,16 @@ int main(void) {
   ok(t && count_kind(t, "log") == 2 && et_trace_thread_count(t) == 1 &&
          et_trace_get_info(t)->complete,
      "the parent's trace holds only the parent's 2 logs (%" PRIu64 ")", t ? count_kind(t, "log") : 0);
+  et_trace_close(t);
+
+  path_of(path, sizeof path, "forkrec");
+  ok(in_child(fork_then_record, path) == 0, "a forked child records its own trace under its own tid");
+
+  path_of(path, sizeof path, "small");
+  ok(in_child(small_chunks, path) == 0, "4 KiB chunks, flush only at stop");
+  t = load(path);
+  ok(t && count_kind(t, "log") == 1000 && et_trace_get_info(t)->dropped == 0,
+     "every log fits a 4 KiB chunk (%" PRIu64 ")", t ? count_kind(t, "log") : 0);
   et_trace_close(t);
 
   path_of(path, sizeof path, "signal");
