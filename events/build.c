@@ -362,7 +362,7 @@ static void apply_wakes_and_pauses(part *parts, size_t nparts, bool *oom) {
   for (size_t ti = 0; ti < t->nthreads; ti++) {
     size_t c0 = c;
     while (c < ncuts && cuts[c].thread == ti) c++;
-    rebuild(oom, &t->threads[ti], cuts + c0, c - c0, b->stws, b->nstws);
+    rebuild(oom, &t->threads[ti], c > c0 ? cuts + c0 : NULL, c - c0, b->stws, b->nstws);
   }
   free(cuts);
 }
@@ -406,6 +406,28 @@ static int cmp_size_desc(const void *a, const void *b, void *arg) {
   return sx > sy ? -1 : sx < sy;
 }
 
+/* The trace's start: its earliest sync point, or its earliest event if a
+ * damaged trace lost the sync points before it (times are never negative). */
+static void settle_start(et_trace *t) {
+  if (t->nsyncs == 0) return;
+  t->info.start_ns = t->syncs[0].ns;
+  double earliest = 0;
+  for (size_t ti = 0; ti < t->nthreads; ti++)
+    for (unsigned s = 0; s < ET_STREAM_COUNT; s++) {
+      const et__mstream *st = &t->threads[ti].st[s];
+      if (st->n == 0) continue;
+      const et__ref *r = &st->refs[0];
+      const uint8_t *p = r->p;
+      uint64_t ticks = r->base_ticks, obj = r->base_obj;
+      et_event ev;
+      if (et__decode(t, &p, r->p + r->len, &ev, &ticks, &obj) != 0) continue;
+      et__seg seg = et__segment(t, ticks);
+      double ns = seg.ns + ((double)(int64_t)(ticks - seg.ticks)) * seg.slope;
+      if (ns < earliest) earliest = ns;
+    }
+  if (earliest < 0 && -earliest < (double)t->info.start_ns) t->info.start_ns -= (uint64_t)-earliest;
+}
+
 int et__build(et_trace *t) {
   et__sort_syncs(t);
   /* Each thread's chunks in sequence order; gaps are losses. */
@@ -414,18 +436,31 @@ int et__build(et_trace *t) {
     for (unsigned s = 0; s < ET_STREAM_COUNT; s++) {
       et__mstream *st = &th->st[s];
       sort(st->refs, st->n, sizeof *st->refs, cmp_ref);
+      size_t kept = st->n ? 1 : 0;
       for (size_t i = 1; i < st->n; i++) {
-        uint64_t a = st->refs[i - 1].seq, c = st->refs[i].seq;
-        if (c == a)
-          et__warn(t, "thread %llu: chunk %llu of its %s stream appears twice",
+        const et__ref *prev = &st->refs[kept - 1], *cur = &st->refs[i];
+        uint64_t a = prev->seq, c = cur->seq;
+        if (c == a && prev->len == cur->len && prev->base_ticks == cur->base_ticks &&
+            memcmp(prev->p, cur->p, cur->len) == 0) {
+          /* A byte-identical copy (a damaged or concatenated file): one is enough. */
+          et__warn(t, "thread %llu: chunk %llu of its %s stream appears twice: the copy is ignored",
                    (unsigned long long)th->info.tid, (unsigned long long)c, s ? "signal" : "main");
+          continue;
+        }
+        st->refs[kept++] = *cur;
+        if (c == a)
+          et__warn(t, "thread %llu: two different chunks %llu of its %s stream (a reused thread "
+                      "id?)", (unsigned long long)th->info.tid, (unsigned long long)c,
+                   s ? "signal" : "main");
         else if (c != a + 1)
           et__warn(t, "thread %llu: %llu chunk(s) of its events are missing (sequence %llu..%llu)",
                    (unsigned long long)th->info.tid, (unsigned long long)(c - a - 1),
                    (unsigned long long)(a + 1), (unsigned long long)(c - 1));
       }
+      st->n = kept;
     }
   }
+  settle_start(t);
 
   /* The per-thread pass, biggest threads first, on up to one worker per core. */
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -507,8 +542,9 @@ int et__build(et_trace *t) {
       last = t->threads[ti].info.last;
   }
   if (t->nsyncs) {
-    uint64_t end_sync = t->syncs[t->nsyncs - 1].ns - t->info.start_ns;
-    if (end_sync > last) last = end_sync;
+    uint64_t last_sync = t->syncs[t->nsyncs - 1].ns;
+    if (last_sync > t->info.start_ns && last_sync - t->info.start_ns > last)
+      last = last_sync - t->info.start_ns;
   }
   t->info.duration_ns = last;
   t->info.dropped = t->end_drops > t->event_drops ? t->end_drops : t->event_drops;

@@ -142,7 +142,7 @@ static int events_header(const uint8_t **p, const uint8_t *end, uint64_t *tid, u
   return 0;
 }
 
-void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t off) {
+void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t off, uint32_t crc) {
   const uint8_t *end = p + len;
   uint64_t tid, seq, base, base_obj;
   unsigned stream;
@@ -152,6 +152,14 @@ void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t off) {
     return;
   }
   if (t->stream) {
+    uint64_t key = ((tid * 0x9e3779b97f4a7c15ull) ^ (seq << 1 | stream)) * 0xbf58476d1ce4e5b9ull ^ crc;
+    uint64_t seen;
+    if (et__map_get(&t->stream_seen, key, &seen)) {
+      et__warn(t, "thread %llu: chunk %llu of its %s stream appears twice: the copy is ignored",
+               (unsigned long long)tid, (unsigned long long)seq, stream ? "signal" : "main");
+      return;
+    }
+    et__map_put(&t->stream_seen, key, 1);
     /* Streaming: decode and deliver now, to the first undecodable event. */
     const uint8_t *q = p;
     uint64_t ticks = base, obj = base_obj;

@@ -108,6 +108,9 @@ void et_trace_close(et_trace *t) {
   free(t->threads);
   et__map_free(&t->tid_index);
   free(t->strs);
+  et__map_free(&t->sparse_strs);
+  et__map_free(&t->sparse_stacks);
+  et__map_free(&t->stream_seen);
   free(t->frames);
   free(t->stack_off);
   free(t->maps);
@@ -312,21 +315,38 @@ int et_trace_kind_by_name(const et_trace *t, const char *name) {
 }
 
 const char *et_trace_string(const et_trace *t, uint64_t id) {
-  return id < t->nstrs ? t->strs[id] : NULL;
+  if (id < t->nstrs) return t->strs[id];
+  uint64_t v;
+  return et__map_get(&t->sparse_strs, id, &v) ? (const char *)(uintptr_t)v : NULL;
 }
 
 size_t et_trace_stack(const et_trace *t, uint64_t id, const uint64_t **frames) {
-  if (id == 0 || id >= t->nstacks || t->stack_off[id] == 0) {
+  uint64_t packed = 0;
+  if (id > 0 && id < t->nstacks) packed = t->stack_off[id];
+  else if (id >= t->nstacks) et__map_get(&t->sparse_stacks, id, &packed);
+  if (packed == 0) {
     *frames = NULL;
     return 0;
   }
-  *frames = t->frames + (t->stack_off[id] >> 8);
-  return (size_t)(t->stack_off[id] & 0xff);
+  *frames = t->frames + (packed >> 8);
+  return (size_t)(packed & 0xff);
 }
 
 size_t et_trace_stack_count(const et_trace *t) { return t->stacks_defined; }
 
-uint64_t et_trace_stack_id_limit(const et_trace *t) { return t->nstacks; }
+uint64_t et_trace_stack_next(const et_trace *t, uint64_t after) {
+  for (uint64_t id = after + 1; id < t->nstacks; id++)
+    if (t->stack_off[id]) return id;
+  /* Far-out ids of a damaged trace live in a map: the smallest one above after. */
+  uint64_t best = 0;
+  for (size_t i = 0; i < t->sparse_stacks.cap; i++) {
+    uint64_t id = t->sparse_stacks.keys[i];
+    if (id == 0) continue;
+    id -= 1; /* the map stores key + 1 */
+    if (id > after && (best == 0 || id < best)) best = id;
+  }
+  return best;
+}
 
 size_t et_trace_mapping_count(const et_trace *t) { return t->nmaps; }
 

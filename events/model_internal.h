@@ -65,6 +65,11 @@ typedef struct et__u64map {
 } et__u64map;
 
 bool et__map_put(et__u64map *m, uint64_t key, uint64_t val);
+/* True if an id may go in a dense array of n defined items (else a map):
+ * keeps a hostile id from allocating gigabytes. */
+static inline bool et__dense_id(uint64_t id, size_t n) {
+  return id < 8 * (uint64_t)n + 65536;
+}
 bool et__map_get(const et__u64map *m, uint64_t key, uint64_t *val);
 void et__map_free(et__u64map *m);
 
@@ -76,9 +81,13 @@ struct et_trace {
   et_kind_desc kinds[ET_EV_LIMIT];
   bool known[ET_EV_LIMIT]; /* the trace's kind k means what ours means */
   bool have_catalog;
+  bool seen_events; /* an EVENTS chunk has been read */
 
   char **strs;
   size_t nstrs;
+  size_t strs_defined;
+  et__u64map sparse_strs;   /* ids too far beyond the count for the dense array */
+  et__u64map sparse_stacks;
   uint64_t *frames;
   size_t nframes, capframes;
   uint64_t *stack_off; /* by id: (offset << 8) | count */
@@ -115,7 +124,10 @@ struct et_trace {
   char **blocks;
   size_t nblocks, capblocks;
 
-  /* Streaming mode: events are handed out instead of indexed. */
+  /* Streaming mode: events are handed out instead of indexed; chunks
+   * already delivered (by thread, stream, sequence and checksum) are not
+   * delivered again, as the model ignores byte-identical copies. */
+  et__u64map stream_seen;
   const et_stream_handlers *stream;
   void *stream_arg;
   int stream_stop;
@@ -135,7 +147,7 @@ size_t et__scan(et_trace *t, const uint8_t *data, size_t len, size_t off, bool a
 int et__check_header(et_trace *t, const uint8_t *data, size_t len, bool at_eof);
 
 /* Handles one EVENTS chunk: index it (model) or hand its events out (stream). */
-void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t file_off);
+void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t file_off, uint32_t crc);
 
 /* Thread index for tid, created on first sight; SIZE_MAX on OOM. */
 size_t et__thread_of(et_trace *t, uint64_t tid);
@@ -144,7 +156,8 @@ size_t et__thread_of(et_trace *t, uint64_t tid);
 et__seg et__segment(const et_trace *t, uint64_t ticks);
 static inline uint64_t et__seg_ns(const et__seg *s, uint64_t ticks) {
   double ns = s->ns + ((double)(int64_t)(ticks - s->ticks)) * s->slope;
-  return ns <= 0 ? 0 : (uint64_t)ns;
+  if (!(ns > 0)) return 0; /* also NaN */
+  return ns >= 1.8e19 ? (uint64_t)1.8e19 : (uint64_t)ns; /* damaged clocks: stay defined */
 }
 void et__sort_syncs(et_trace *t);
 

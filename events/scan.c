@@ -223,13 +223,20 @@ static int parse_strings(et_trace *t, const uint8_t *p, const uint8_t *end) {
     size_t n;
     if (et__get_uvarint(&p, end, &id) || id == 0 || id > (1u << 28) || get_str(&p, end, &s, &n))
       return -1;
+    char *str = et__strdup_n(t, s, n);
+    if (!str) return -1;
+    t->strs_defined++;
+    if (!et__dense_id(id, t->strs_defined)) {
+      if (!et__map_put(&t->sparse_strs, id, (uint64_t)(uintptr_t)str)) return -1;
+      continue;
+    }
     if (id >= t->nstrs) {
       size_t cap = t->nstrs, need = (size_t)id + 1;
       if (!et__vec_grow((void **)&t->strs, &cap, need, sizeof *t->strs)) return -1;
       memset(t->strs + t->nstrs, 0, (cap - t->nstrs) * sizeof *t->strs);
       t->nstrs = cap;
     }
-    t->strs[id] = et__strdup_n(t, s, n);
+    t->strs[id] = str;
   }
   return 0;
 }
@@ -249,6 +256,14 @@ static int parse_stacks(et_trace *t, const uint8_t *p, const uint8_t *end) {
       f[i] = i == 0 ? v : prev + (uint64_t)et__unzigzag(v);
       prev = f[i];
     }
+    uint64_t packed = ((uint64_t)t->nframes << 8) | n;
+    if (!et__dense_id(id, t->stacks_defined + 1)) {
+      uint64_t old;
+      if (!et__map_get(&t->sparse_stacks, id, &old)) t->stacks_defined++;
+      if (!et__map_put(&t->sparse_stacks, id, packed)) return -1;
+      t->nframes += n;
+      continue;
+    }
     if (id >= t->nstacks) {
       size_t cap = t->nstacks;
       if (!et__vec_grow((void **)&t->stack_off, &cap, (size_t)id + 1, sizeof *t->stack_off))
@@ -257,7 +272,7 @@ static int parse_stacks(et_trace *t, const uint8_t *p, const uint8_t *end) {
       t->nstacks = cap;
     }
     if (t->stack_off[id] == 0) t->stacks_defined++;
-    t->stack_off[id] = ((uint64_t)t->nframes << 8) | n;
+    t->stack_off[id] = packed;
     t->nframes += n;
   }
   return 0;
@@ -316,17 +331,30 @@ static int parse_end(et_trace *t, const uint8_t *p, const uint8_t *end) {
   return 0;
 }
 
-static void chunk(et_trace *t, unsigned type, const uint8_t *p, size_t len, size_t off) {
+static void chunk(et_trace *t, unsigned type, const uint8_t *p, size_t len, size_t off,
+                  uint32_t crc) {
   const uint8_t *end = p + len;
   int r = 0;
   switch (type) {
-    case ET_CHUNK_CATALOG: r = parse_catalog(t, p, end); break;
+    case ET_CHUNK_CATALOG:
+      /* One catalogue decodes the whole trace, so it must come before any
+       * events (a stream has already decoded those with what it had). */
+      if (t->have_catalog || t->seen_events) {
+        et__warn(t, "catalog chunk at offset %zu is ignored: %s", off,
+                 t->have_catalog ? "the trace has one already" : "it comes after events");
+        break;
+      }
+      r = parse_catalog(t, p, end);
+      break;
     case ET_CHUNK_PROCESS: r = parse_process(t, p, end); break;
     case ET_CHUNK_CLOCK: r = parse_clock(t, p, end); break;
     case ET_CHUNK_STRINGS: r = parse_strings(t, p, end); break;
     case ET_CHUNK_STACKS: r = parse_stacks(t, p, end); break;
     case ET_CHUNK_MAPPINGS: r = parse_mappings(t, p, end); break;
-    case ET_CHUNK_EVENTS: et__events_chunk(t, p, len, off); break;
+    case ET_CHUNK_EVENTS:
+      t->seen_events = true;
+      et__events_chunk(t, p, len, off, crc);
+      break;
     case ET_CHUNK_END: r = parse_end(t, p, end); break;
     default: break; /* a newer writer's chunk type: skipped by design */
   }
@@ -382,7 +410,7 @@ size_t et__scan(et_trace *t, const uint8_t *d, size_t len, size_t off, bool at_e
       t->info.lost_chunks++;
       t->info.lost_bytes += ET_CHUNK_HEADER_LEN + plen;
     } else {
-      chunk(t, type, payload, plen, off);
+      chunk(t, type, payload, plen, off, et__get_u32le(h + 12));
     }
     off += ET_CHUNK_HEADER_LEN + plen;
   }

@@ -22,7 +22,7 @@ __attribute__((format(printf, 2, 3), unused)) static int ok(int cond, const char
   return cond;
 }
 
-__attribute__((unused)) static void diag(const char *fmt, ...) {
+__attribute__((format(printf, 1, 2), unused)) static void diag(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   printf("# ");

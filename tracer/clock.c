@@ -33,18 +33,21 @@ uint64_t et__clock_calibrate(bool tsc) {
 #if ET_HAVE_TSC
   if (tsc) {
     /* Spin about a millisecond; bracket each end's TSC read by two clock
-     * reads so their error is at most one clock read (~40 ns here). */
-    uint64_t n0 = et__mono_ns(), t0 = __rdtsc(), n0b = et__mono_ns();
-    uint64_t n1, t1, n1b;
-    do {
-      n1 = et__mono_ns();
-      t1 = __rdtsc();
-      n1b = et__mono_ns();
-    } while (n1 - n0 < 1000000);
-    double ns = (double)((n1 + n1b) / 2 - (n0 + n0b) / 2);
-    double ticks = (double)(t1 - t0);
-    if (ns <= 0 || ticks <= 0) return 0;
-    return (uint64_t)(ticks * 1e9 / ns);
+     * reads and keep the tightest brackets, so that a preemption between
+     * the reads (common on a loaded VM) cannot skew the rate. */
+    uint64_t n0 = 0, t0 = 0, w0 = UINT64_MAX, n1 = 0, t1 = 0, w1 = UINT64_MAX;
+    uint64_t begin = et__mono_ns();
+    for (;;) {
+      uint64_t a = et__mono_ns(), t = __rdtsc(), b = et__mono_ns();
+      if (a - begin < 100000) { /* the first 0.1 ms: the start sample */
+        if (b - a < w0) n0 = a + (b - a) / 2, t0 = t, w0 = b - a;
+      } else if (a - begin > 900000) { /* after 0.9 ms: the end sample */
+        if (b - a < w1) n1 = a + (b - a) / 2, t1 = t, w1 = b - a;
+        if (a - begin > 1100000) break;
+      }
+    }
+    if (n1 <= n0 || t1 <= t0) return 0;
+    return (uint64_t)((double)(t1 - t0) * 1e9 / (double)(n1 - n0));
   }
 #endif
   (void)tsc;

@@ -106,7 +106,9 @@ static void write_clock(writer *w) {
   uint64_t ns = et__mono_ns(), ticks = et__ticks(), ns2 = et__mono_ns();
   ns = ns + (ns2 - ns) / 2;
   uint64_t rate = s->ticks_per_sec;
-  if (ns > s->start_ns + 100000000ull && ticks > s->start_ticks)
+  /* Measured from the start's sync point, the rate alone converts every
+   * tick, so a trace that lost its other sync points keeps its times. */
+  if (ns > s->start_ns + 1000000ull && ticks > s->start_ticks)
     rate = (uint64_t)((double)(ticks - s->start_ticks) * 1e9 / (double)(ns - s->start_ns));
   uint8_t p[3 * ET_VARINT_MAX], *q = p;
   q = et__put_uvarint(q, ticks);

@@ -78,8 +78,7 @@ int et__cmd_dump(int argc, char **argv) {
   dump_ctx c = {t, stdout};
   int r = et_trace_for_each(t, print_event, &c);
   if (stacks) {
-    uint64_t n = et_trace_stack_id_limit(t);
-    for (uint64_t id = 1; id < n; id++) {
+    for (uint64_t id = et_trace_stack_next(t, 0); id != 0; id = et_trace_stack_next(t, id)) {
       const uint64_t *f;
       size_t nf = et_trace_stack(t, id, &f);
       if (!nf) continue;

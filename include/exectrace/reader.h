@@ -144,7 +144,8 @@ ET_EXPORT int et_trace_kind_by_name(const et_trace *t, const char *name);
 ET_EXPORT const char *et_trace_string(const et_trace *t, uint64_t id);
 ET_EXPORT size_t et_trace_stack(const et_trace *t, uint64_t id, const uint64_t **frames);
 ET_EXPORT size_t et_trace_stack_count(const et_trace *t);     /* distinct stacks defined */
-ET_EXPORT uint64_t et_trace_stack_id_limit(const et_trace *t); /* every stack id is below this */
+/* The smallest defined stack id above after (start with 0), or 0 when none is left. */
+ET_EXPORT uint64_t et_trace_stack_next(const et_trace *t, uint64_t after);
 
 ET_EXPORT size_t et_trace_mapping_count(const et_trace *t);
 ET_EXPORT const et_mapping *et_trace_mapping(const et_trace *t, size_t i);
