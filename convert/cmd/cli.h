@@ -10,6 +10,8 @@
 /* Each subcommand: argv[0] is the subcommand's name; returns the exit status. */
 int et__cmd_dump(int argc, char **argv);
 int et__cmd_stats(int argc, char **argv);
+int et__cmd_pprof(int argc, char **argv);  /* convert/pprof/cmd_pprof.c */
+int et__cmd_export(int argc, char **argv); /* convert/export/cmd_export.c */
 
 /* Loads path, or prints "exectrace: ..." and returns NULL. */
 et_trace *et__cli_load(const char *path);
