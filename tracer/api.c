@@ -41,6 +41,7 @@ void et_options_init(et_options *o) {
   o->fd = -1;
   o->flush_ms = 1000;
   o->block_when_full = false;
+  o->cpu_hz = 0;
 }
 
 static uint64_t stack_kinds(int mode) {
@@ -69,6 +70,8 @@ static int check_options(const et_options *o) {
   if (o->stack_depth < 1 || o->stack_depth > ET_MAX_STACK_DEPTH) return ET_E_LIMIT;
   if (o->stacks < ET_STACKS_DEFAULT || o->stacks > ET_STACKS_ALL) return -EINVAL;
   if (o->clock < ET_CLOCKSRC_AUTO || o->clock > ET_CLOCKSRC_MONOTONIC) return -EINVAL;
+  if (o->struct_size >= offsetof(et_options, cpu_hz) + sizeof o->cpu_hz && o->cpu_hz > 10000)
+    return ET_E_LIMIT;
   return 0;
 }
 
@@ -144,6 +147,8 @@ int et_start_opts(const char *path, const et_options *o) {
   et__g.stack_depth = o->stack_depth;
   et__g.stack_kinds = stack_kinds(o->stacks);
   et__g.block_when_full = o->block_when_full;
+  et__g.cpu_hz = o->struct_size >= offsetof(et_options, cpu_hz) + sizeof o->cpu_hz ? o->cpu_hz : 0;
+  if (et__g.cpu_hz && (err = et__sampler_start(et__g.cpu_hz)) != 0) goto fail_fd;
   et__readonly_update(false);
   et__g.session = s;
   if ((err = et__writer_start(s)) != 0) {
@@ -157,6 +162,7 @@ int et_start_opts(const char *path, const et_options *o) {
   }
   atomic_fetch_add_explicit(&et__g.epoch, 1, memory_order_release);
   atomic_store_explicit(&et__g.enabled, 1, memory_order_release);
+  et__self(); /* the starting thread is known (and sampled) from the start */
   goto out;
 fail_fd:
   if (s->own_fd) close(s->fd);

@@ -190,6 +190,7 @@ void et__thread_retire(et__thread *t) {
   et__tls = ET_THREAD_EXITING;
   uint32_t epoch = atomic_load_explicit(&et__g.epoch, memory_order_acquire);
   et__session *ss = et__g.session;
+  et__sampler_thread_stop(t);
   if (t->epoch == epoch && ss != NULL) {
     /* The state is in the live session's registry, where the writer may be
      * reading it right now: hand over and let the writer free it. */
@@ -268,6 +269,7 @@ et__thread *et__thread_slow(void) {
     t->reg_next = head;
   } while (!atomic_compare_exchange_weak_explicit(&ss->threads, &head, t, memory_order_release,
                                                   memory_order_relaxed));
+  et__sampler_thread_start(t, et__g.cpu_hz);
   /* Announce the thread: its start and its current name. */
   ET_EMIT(thread_start, THREAD_START, 0);
   char name[17] = {0};

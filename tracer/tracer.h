@@ -113,6 +113,7 @@ typedef struct et__thread {
   _Atomic(et__chunk *) cur[ET_STREAM_COUNT]; /* what the writer may peek at */
   _Atomic uint64_t drops[ET_DROP_REASON_COUNT]; /* totals, for the END record */
   _Atomic int dead;                            /* the thread has exited */
+  _Atomic int timer_id;                        /* its CPU-sampling timer, or -1 */
   struct et__thread *reg_next;                 /* session registry link */
   uint64_t seq[ET_STREAM_COUNT];               /* writer only: next chunk sequence number */
   et__strcache_ent strcache[ET_STRCACHE_SIZE];
@@ -137,6 +138,7 @@ typedef struct et__global {
   uint32_t stack_depth;
   uint64_t stack_kinds; /* bit k: kind k records a stack */
   bool block_when_full;
+  uint32_t cpu_hz;
   struct et__session *session;
 } __attribute__((aligned(ET_CACHELINE))) et__global;
 
@@ -364,6 +366,15 @@ static inline uint32_t et__stack_here(et__thread *t, unsigned kind, const void *
   if (ET_LIKELY(!((et__g.stack_kinds >> kind) & 1))) return 0;
   return et__stack_capture(t, fp);
 }
+
+/* ---- CPU sampling (sampler.c) ---- */
+
+/* Installs the SIGPROF handler (once) for hz samples per CPU-second; 0 or -errno. */
+ET_HIDDEN int et__sampler_start(uint64_t hz);
+/* Arms the calling thread's CPU-time timer (its state t is being set up). */
+ET_HIDDEN void et__sampler_thread_start(et__thread *t, uint64_t hz);
+/* Disarms and deletes thread t's timer, if any (any thread may call it). */
+ET_HIDDEN void et__sampler_thread_stop(et__thread *t);
 
 /* ---- sessions (api.c, writer.c) ---- */
 

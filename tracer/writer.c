@@ -419,6 +419,9 @@ static void *writer_main(void *arg) {
       write_clock(&w);
     }
   }
+  /* No more CPU samples: the registry is the writer's to walk. */
+  for (et__thread *t = atomic_load_explicit(&s->threads, memory_order_acquire); t; t = t->reg_next)
+    et__sampler_thread_stop(t);
   /* Final: everything committed by every thread, the closing sync point, END. */
   pass(&w, true);
   pass(&w, true);

@@ -100,6 +100,8 @@ typedef struct et_options {
   int fd;                /* with a NULL path: write to this descriptor (not closed by et_stop) */
   unsigned flush_ms;     /* write idle threads' partial buffers this often (default 1000) */
   bool block_when_full;  /* wait for buffer space instead of dropping (default false) */
+  unsigned cpu_hz;       /* CPU samples per second of each thread's CPU time (default 0: none;
+                            up to 10000); uses SIGPROF and a timer per thread */
 } et_options;
 
 /* Fills o with the defaults. */

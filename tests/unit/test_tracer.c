@@ -303,7 +303,12 @@ int main(void) {
   et_trace_close(t);
 
   path_of(path, sizeof path, "forkrec");
+#if defined(__SANITIZE_THREAD__)
+  /* TSan cannot follow a thread started in the child of a multi-threaded fork. */
+  printf("ok %d - a forked child records its own trace # SKIP not under TSan\n", ++tap_n);
+#else
   ok(in_child(fork_then_record, path) == 0, "a forked child records its own trace under its own tid");
+#endif
 
   path_of(path, sizeof path, "small");
   ok(in_child(small_chunks, path) == 0, "4 KiB chunks, flush only at stop");
@@ -351,9 +356,10 @@ int main(void) {
     for (size_t i = 0; i < et_trace_thread_count(t); i++) sum += et_trace_thread(t, i)->dropped;
     diag("kept %" PRIu64 " events, dropped %" PRIu64, in->events, in->dropped);
     ok(in->dropped > 0, "drops are counted");
-    /* Each flood thread emits thread_start, thread_name, 4M events and thread_exit. */
+    /* Each flood thread emits thread_start, thread_name, its events and
+     * thread_exit; the starting thread its start and name. */
     uint64_t emitted = in->events - count_kind(t, "drop") + in->dropped;
-    ok(emitted == 4 * FLOOD + 2 * 3, "kept + dropped = every event emitted (%" PRIu64 ")", emitted);
+    ok(emitted == 4 * FLOOD + 2 * 3 + 2, "kept + dropped = every event emitted (%" PRIu64 ")", emitted);
     ok(sum == in->dropped, "drop records say which threads lost how many");
     int losers = 0;
     for (size_t i = 0; i < et_trace_thread_count(t); i++) losers += et_trace_thread(t, i)->dropped > 0;
