@@ -440,8 +440,11 @@ int et__build(et_trace *t) {
       for (size_t i = 1; i < st->n; i++) {
         const et__ref *prev = &st->refs[kept - 1], *cur = &st->refs[i];
         uint64_t a = prev->seq, c = cur->seq;
-        if (c == a && prev->len == cur->len && prev->base_ticks == cur->base_ticks &&
-            memcmp(prev->p, cur->p, cur->len) == 0) {
+        bool copy = false;
+        for (size_t k = kept; k-- > 0 && st->refs[k].seq == c && !copy;)
+          copy = st->refs[k].len == cur->len && st->refs[k].base_ticks == cur->base_ticks &&
+                 st->refs[k].base_obj == cur->base_obj && memcmp(st->refs[k].p, cur->p, cur->len) == 0;
+        if (copy) {
           /* A byte-identical copy (a damaged or concatenated file): one is enough. */
           et__warn(t, "thread %llu: chunk %llu of its %s stream appears twice: the copy is ignored",
                    (unsigned long long)th->info.tid, (unsigned long long)c, s ? "signal" : "main");
