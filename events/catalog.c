@@ -4,6 +4,9 @@
 #include "catalog.h"
 
 #include <zlib.h>
+#ifdef ET_HAVE_ISAL
+#include <isa-l/crc.h>
+#endif
 
 #include "wire.h"
 
@@ -63,6 +66,14 @@ const char *et__drop_reason_name(unsigned reason) {
   return reason < ET_DROP_REASON_COUNT ? drop_reason_names[reason] : "unknown";
 }
 
+uint32_t et__crc32(uint32_t crc, const void *p, size_t n) {
+#ifdef ET_HAVE_ISAL
+  return crc32_gzip_refl(crc, (const unsigned char *)p, (uint64_t)n);
+#else
+  return (uint32_t)crc32(crc, p, (uInt)n);
+#endif
+}
+
 void et__chunk_header(uint8_t hdr[ET_CHUNK_HEADER_LEN], unsigned type, uint32_t len, uint32_t crc) {
   memcpy(hdr, ET_CHUNK_MAGIC, 4);
   hdr[4] = (uint8_t)type;
@@ -70,7 +81,7 @@ void et__chunk_header(uint8_t hdr[ET_CHUNK_HEADER_LEN], unsigned type, uint32_t 
   et__put_u16le(hdr + 6, 0);
   et__put_u32le(hdr + 8, len);
   et__put_u32le(hdr + 12, crc);
-  et__put_u32le(hdr + 16, (uint32_t)crc32(0L, hdr, 16));
+  et__put_u32le(hdr + 16, et__crc32(0, hdr, 16));
 }
 
 void et__file_header(uint8_t hdr[ET_FILE_HEADER_LEN]) {

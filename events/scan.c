@@ -11,7 +11,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <zlib.h>
 
 #include "model_internal.h"
 
@@ -107,7 +106,7 @@ int et__check_header(et_trace *t, const uint8_t *d, size_t len, bool at_eof) {
 
 static bool header_ok(const uint8_t *h) {
   return memcmp(h, ET_CHUNK_MAGIC, 4) == 0 &&
-         et__get_u32le(h + 16) == (uint32_t)crc32(0L, h, 16) &&
+         et__get_u32le(h + 16) == et__crc32(0, h, 16) &&
          et__get_u32le(h + 8) <= ET_CHUNK_MAX_PAYLOAD;
 }
 
@@ -404,7 +403,7 @@ size_t et__scan(et_trace *t, const uint8_t *d, size_t len, size_t off, bool at_e
       return len;
     }
     const uint8_t *payload = h + ET_CHUNK_HEADER_LEN;
-    if (et__get_u32le(h + 12) != (uint32_t)crc32(0L, payload, (uInt)plen)) {
+    if (et__get_u32le(h + 12) != et__crc32(0, payload, plen)) {
       et__warn(t, "%s chunk at offset %zu fails its checksum: skipped (%zu bytes)",
                chunk_name(type), off, plen);
       t->info.lost_chunks++;

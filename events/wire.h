@@ -107,6 +107,9 @@ static inline uint32_t et__get_u32le(const uint8_t *p) {
   return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
+/* CRC-32 (zlib's polynomial and values), continuing from crc (0 to start). */
+uint32_t et__crc32(uint32_t crc, const void *p, size_t n);
+
 /* Fills a chunk header for a payload already in place; crc is the payload's crc32. */
 void et__chunk_header(uint8_t hdr[ET_CHUNK_HEADER_LEN], unsigned type, uint32_t len, uint32_t crc);
 

@@ -5,7 +5,8 @@ set -euo pipefail
 
 et_packages=(
   meson ninja-build pkg-config gcc   # the build
-  zlib1g-dev                         # CRC-32 of trace chunks (and gzip of profiles)
+  zlib1g-dev                         # gzip of profiles; CRC-32 where ISA-L is missing
+  libisal-dev                        # CRC-32 of trace chunks, fast enough for the writer thread
   clang libclang-rt-14-dev           # libFuzzer targets and their sanitizers
   python3                            # the test summary
 )

@@ -53,14 +53,6 @@ static uint64_t hash_bytes(const void *data, size_t len) {
   return h * 0xbf58476d1ce4e5b9ull;
 }
 
-static uint64_t hash_frames(const uintptr_t *f, unsigned n) {
-  uint64_t h = n;
-  for (unsigned i = 0; i < n; i++) {
-    h = (h ^ f[i]) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 32;
-  }
-  return h;
-}
 
 static et__meta *arena_alloc(et__table *t, size_t data_len) {
   size_t need = (sizeof(et__meta) + data_len + 7) & ~(size_t)7;
@@ -94,9 +86,7 @@ static bool same(const et__meta *e, uint64_t hash, const void *data, uint32_t le
 
 /* Finds or inserts data; returns the id, or 0 when the table is full. */
 static uint32_t intern(et__session *s, et__table *t, const void *data, uint32_t len, size_t bytes,
-                       bool nul) {
-  uint64_t hash = t->type == ET_CHUNK_STRINGS ? hash_bytes(data, bytes)
-                                              : hash_frames(data, len);
+                       bool nul, uint64_t hash) {
   uint32_t mask = t->cap - 1, idx = (uint32_t)hash & mask;
   et__meta *mine = NULL;
   for (uint32_t probe = 0; probe < t->cap; probe++, idx = (idx + 1) & mask) {
@@ -144,23 +134,38 @@ static void count_loss(et__thread *t, unsigned reason) {
 uint32_t et__intern_slow(et__thread *t, const char *str, size_t len) {
   et__session *s = et__g.session;
   if (s == NULL || len > UINT32_MAX / 2) return 0;
-  uint32_t id = intern(s, &s->strings, str, (uint32_t)len, len, true);
+  uint32_t id = intern(s, &s->strings, str, (uint32_t)len, len, true, hash_bytes(str, len));
   if (id == 0) count_loss(t, ET_DROP_STRING_TABLE);
   return id;
 }
 
-uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsigned n) {
+uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsigned n, uint64_t hash) {
+  /* A recent stack of this thread is found by its 64-bit hash alone: two
+   * different stacks of one thread sharing a hash is a 2^-64 event. */
+  et__stkcache_ent *e = &t->stkcache[hash & (ET_STKCACHE_SIZE - 1)];
+  if (e->hash == hash && e->n == n) return e->id;
   et__session *s = et__g.session;
   if (s == NULL) return 0;
-  uint32_t id = intern(s, &s->stacks, frames, n, (size_t)n * sizeof *frames, false);
-  if (id == 0) count_loss(t, ET_DROP_STACK_TABLE);
+  uint32_t id = intern(s, &s->stacks, frames, n, (size_t)n * sizeof *frames, false, hash);
+  if (id == 0) {
+    count_loss(t, ET_DROP_STACK_TABLE);
+    return 0;
+  }
+  /* A signal handler on this thread may read the entry at any point. */
+  e->hash = 0;
+  atomic_signal_fence(memory_order_seq_cst);
+  e->n = n;
+  e->id = id;
+  atomic_signal_fence(memory_order_seq_cst);
+  e->hash = hash;
   return id;
 }
 
 uint32_t et__stack_capture(et__thread *t, const void *fp) {
   uintptr_t frames[ET_MAX_STACK_DEPTH];
-  unsigned n = et__walk(t, fp, frames, et__g.stack_depth);
-  return n ? et__stack_intern(t, frames, n) : 0;
+  uint64_t hash;
+  unsigned n = et__walk_hash(t, fp, frames, et__g.stack_depth, &hash);
+  return n ? et__stack_intern(t, frames, n, hash) : 0;
 }
 
 /* True if [s, s + n) lies in read-only memory of a loaded object. */

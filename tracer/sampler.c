@@ -60,7 +60,7 @@ static void on_sample(int sig, siginfo_t *si, void *ucv) {
                       (1u + (uint64_t)(si->si_overrun > 0 ? si->si_overrun : 0));
     et__w w;
     if (et__open(&w, ET_MAXLEN_EV_CPU_SAMPLE)) {
-      uint32_t stk = n ? et__stack_intern(w.t, frames, n) : 0;
+      uint32_t stk = n ? et__stack_intern(w.t, frames, n, et__stack_hash(frames, n)) : 0;
       uint8_t *p = et__head(&w, ET_EV_CPU_SAMPLE);
       et__close(&w, et__enc_cpu_sample(p, &w.s->last_obj, stk, weight));
     }

@@ -48,6 +48,7 @@
 #define ET_STRCACHE_COPY 40  /* strings shorter than this are cached by pointer + content */
 #define ET_MAX_STACK_DEPTH 128
 #define ET_TASK_ID_BLOCK 1024 /* task ids a thread takes from the global counter at once */
+#define ET_STKCACHE_SIZE 32   /* per-thread cache of recent stacks' ids (power of two) */
 
 /* A buffer chunk's descriptor; the bytes live in the pool's data area. */
 typedef struct et__chunk {
@@ -102,6 +103,13 @@ typedef struct et__strcache_ent {
 } et__strcache_ent;
 
 /* Per-thread state, one mmap'd block per thread, reached by a TLS pointer. */
+/* A recent stack of this thread: its 64-bit hash (0: empty), depth and id. */
+typedef struct et__stkcache_ent {
+  uint64_t hash;
+  uint32_t n;
+  uint32_t id;
+} et__stkcache_ent;
+
 typedef struct et__thread {
   uint32_t epoch;        /* session this state was set up for */
   uint32_t in_write;     /* 0, or the depth of event writes in progress on this thread */
@@ -117,6 +125,7 @@ typedef struct et__thread {
   struct et__thread *reg_next;                 /* session registry link */
   uint64_t seq[ET_STREAM_COUNT];               /* writer only: next chunk sequence number */
   et__strcache_ent strcache[ET_STRCACHE_SIZE];
+  et__stkcache_ent stkcache[ET_STKCACHE_SIZE];
 } et__thread;
 
 /* The read-mostly global state; fields written at start/stop only. */
@@ -319,8 +328,34 @@ ET_EVENT_KINDS(ET_ENCODER)
 /* Interns a NUL-terminated string; returns its id, or 0 if the table is full. */
 ET_HIDDEN uint32_t et__intern_slow(et__thread *t, const char *s, size_t len);
 
-/* Interns a stack of n return addresses (innermost first); id or 0. */
-ET_HIDDEN uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsigned n);
+/* One frame's share of a stack's hash: products are independent of each
+ * other, so a walk can hash as it goes with only an xor on its critical path. */
+static inline uint64_t et__frame_mix(uintptr_t ret, unsigned i) {
+  uint64_t x = (uint64_t)ret * 0x9e3779b97f4a7c15ull;
+  unsigned r = i & 63;
+  return r ? (x << r) | (x >> (64 - r)) : x;
+}
+
+/* The stack's hash from the xor of its frames' mixes. */
+static inline uint64_t et__stack_hash_final(uint64_t acc, unsigned n) {
+  uint64_t h = acc ^ ((uint64_t)n << 56);
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return h ? h : 1; /* 0 marks an empty cache entry */
+}
+
+/* The hash of n frames, as et__walk_hash computes it while walking. */
+static inline uint64_t et__stack_hash(const uintptr_t *frames, unsigned n) {
+  uint64_t acc = 0;
+  for (unsigned i = 0; i < n; i++) acc ^= et__frame_mix(frames[i], i);
+  return et__stack_hash_final(acc, n);
+}
+
+/* Interns a stack of n return addresses (innermost first) with its hash
+ * (et__stack_hash), through the thread's cache of recent stacks; id or 0. */
+ET_HIDDEN uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsigned n,
+                                    uint64_t hash);
 
 /* A cache miss: intern s and remember it in e (intern.c). */
 ET_HIDDEN uint32_t et__intern_miss(et__thread *t, et__strcache_ent *e, const char *s);
@@ -338,24 +373,34 @@ static inline __attribute__((always_inline)) uint32_t et__intern(et__thread *t, 
 
 /* Walks frame pointers from fp, staying inside the thread's stack mapping so
  * that code built without frame pointers ends the walk instead of faulting.
- * Stores return addresses innermost first; returns how many. */
-static inline unsigned et__walk(const et__thread *t, const void *fp0, uintptr_t *out,
-                                unsigned max) {
+ * Stores return addresses innermost first and their hash in *hash; returns
+ * how many. */
+static inline unsigned et__walk_hash(const et__thread *t, const void *fp0, uintptr_t *out,
+                                     unsigned max, uint64_t *hash) {
   uintptr_t fp = (uintptr_t)fp0, lo = t->stack_lo, hi = t->stack_hi;
   if (fp > lo) lo = fp;
+  uint64_t acc = 0;
   unsigned n = 0;
   while (n < max) {
     if (fp < lo || fp > hi - 2 * sizeof(uintptr_t) || (fp & (sizeof(uintptr_t) - 1)) != 0)
       break;
     const uintptr_t *frame = (const uintptr_t *)fp;
     uintptr_t ret = frame[1];
-    if (ret < 4096) break;
-    out[n++] = ret;
     uintptr_t next = frame[0];
+    if (ret < 4096) break;
+    acc ^= et__frame_mix(ret, n);
+    out[n++] = ret;
     if (next <= fp) break;
     fp = next;
   }
+  *hash = et__stack_hash_final(acc, n);
   return n;
+}
+
+static inline unsigned et__walk(const et__thread *t, const void *fp0, uintptr_t *out,
+                                unsigned max) {
+  uint64_t h;
+  return et__walk_hash(t, fp0, out, max, &h);
 }
 
 /* Walks from frame fp and interns the stack; id or 0 (buffer.c). */

@@ -18,7 +18,6 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "session.h"
 
@@ -87,9 +86,9 @@ static void write_iov(et__session *s, struct iovec *iov, int n) {
 static void write_chunk2(et__session *s, unsigned type, const void *a, size_t alen, const void *b,
                          size_t blen) {
   uint8_t hdr[ET_CHUNK_HEADER_LEN];
-  uLong crc = crc32(0L, Z_NULL, 0);
-  if (alen) crc = crc32(crc, a, (uInt)alen);
-  if (blen) crc = crc32(crc, b, (uInt)blen);
+  uint32_t crc = 0;
+  if (alen) crc = et__crc32(crc, a, alen);
+  if (blen) crc = et__crc32(crc, b, blen);
   et__chunk_header(hdr, type, (uint32_t)(alen + blen), (uint32_t)crc);
   struct iovec iov[3] = {{hdr, sizeof hdr}, {(void *)a, alen}, {(void *)b, blen}};
   write_iov(s, iov, blen ? 3 : 2);

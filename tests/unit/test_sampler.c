@@ -151,7 +151,9 @@ int main(void) {
   other = 0;
 #endif
   ok(heavy + light > 200, "hundreds of samples of the worker (%" PRIu64 ")", heavy + light);
-  ok(ratio > 2.7 && ratio < 3.3, "3:1 CPU gives 3:1 sampled CPU time (%.2f)", ratio);
+  /* Samples come on the kernel's 4 ms ticks: ~540 of them leave the light
+   * phase's ~135 with a statistical spread of about 9%, hence 15%. */
+  ok(ratio > 2.55 && ratio < 3.45, "3:1 CPU gives 3:1 sampled CPU time (%.2f)", ratio);
   ok(other * 20 < heavy + light, "nearly every sample has one of the two functions on its stack");
   double share = worker_cpu ? (double)weight / (double)worker_cpu : 0;
   ok(share > 0.9 && share < 1.1, "sample weights add up to the CPU time used (%.2f)", share);
