@@ -98,7 +98,11 @@ static void submit(et__session *ss, et__chunk *c) {
     c->next = head;
   } while (!atomic_compare_exchange_weak_explicit(&ss->submitted, &head, c, memory_order_seq_cst,
                                                   memory_order_relaxed));
-  et__writer_kick(ss);
+  /* The writer wakes by itself now and then; a system call per chunk would be
+   * CPU the emitting threads lose, so it is woken only once a quarter of the
+   * pool waits for it. */
+  if (atomic_load_explicit(&ss->pool.nfree, memory_order_relaxed) < ss->pool.nchunks / 4 * 3)
+    et__writer_kick(ss);
 }
 
 static void count_drop(et__thread *t, unsigned reason) {

@@ -161,11 +161,72 @@ uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsigned n, ui
   return id;
 }
 
+/* The walk of et__walk_hash, also noting each frame's address and how the
+ * walk ended, for the walk cache. */
+static unsigned walk_noting(const et__thread *t, uintptr_t fp, uintptr_t *out, uintptr_t *fps,
+                            unsigned max, uint64_t *hash, uintptr_t *last_next, bool *by_depth) {
+  uintptr_t lo = t->stack_lo, hi = t->stack_hi;
+  if (fp > lo) lo = fp;
+  uint64_t acc = 0;
+  unsigned n = 0;
+  *last_next = 0;
+  while (n < max) {
+    if (fp < lo || fp > hi - 2 * sizeof(uintptr_t) || (fp & (sizeof(uintptr_t) - 1)) != 0)
+      break;
+    const uintptr_t *frame = (const uintptr_t *)fp;
+    uintptr_t ret = frame[1];
+    uintptr_t next = frame[0];
+    if (ret < 4096) break;
+    acc ^= et__frame_mix(ret, n);
+    fps[n] = fp;
+    out[n++] = ret;
+    *last_next = next;
+    if (next <= fp) break;
+    fp = next;
+  }
+  *by_depth = n == max;
+  *hash = et__stack_hash_final(acc, n);
+  return n;
+}
+
 uint32_t et__stack_capture(et__thread *t, const void *fp) {
-  uintptr_t frames[ET_MAX_STACK_DEPTH];
+  uintptr_t frames[ET_MAX_STACK_DEPTH], fps[ET_MAX_STACK_DEPTH];
+  unsigned max = et__g.stack_depth;
+  /* Only an ordinary event (not one from a signal handler that interrupted
+   * another write) uses the walk cache, so no entry is read while it changes. */
+  bool cache = t->in_write == 1 && max <= ET_WALKCACHE_DEPTH && t->stack_hi > (uintptr_t)fp;
+  et__walkcache_ent *e = &t->walkcache[((uintptr_t)fp >> 4) & (ET_WALKCACHE_SIZE - 1)];
+  if (cache && e->fp0 == (uintptr_t)fp && e->n) {
+    /* Same first frame: check every frame the walk went through against
+     * what it read there.  The addresses come from the cache, so the loads
+     * are independent; all lie in this thread's stack, so none can fault. */
+    uintptr_t diff = 0;
+    unsigned n = e->n;
+    for (unsigned i = 0; i < n; i++) {
+      const uintptr_t *f = (const uintptr_t *)e->fp[i];
+      diff |= f[1] ^ e->ret[i];
+      if (i + 1 < n) diff |= f[0] ^ e->fp[i + 1];
+    }
+    if (!e->by_depth) diff |= ((const uintptr_t *)e->fp[n - 1])[0] ^ e->last_next;
+    if (diff == 0) return e->id;
+  }
   uint64_t hash;
-  unsigned n = et__walk_hash(t, fp, frames, et__g.stack_depth, &hash);
-  return n ? et__stack_intern(t, frames, n, hash) : 0;
+  uintptr_t last_next;
+  bool by_depth;
+  unsigned n = walk_noting(t, (uintptr_t)fp, frames, fps, max, &hash, &last_next, &by_depth);
+  if (n == 0) return 0;
+  uint32_t id = et__stack_intern(t, frames, n, hash);
+  if (cache && id) {
+    e->fp0 = 0;
+    e->n = n;
+    e->id = id;
+    e->last_next = last_next;
+    e->by_depth = by_depth;
+    memcpy(e->fp, fps, n * sizeof *fps);
+    memcpy(e->ret, frames, n * sizeof *frames);
+    e->fp0 = (uintptr_t)fp;
+  }
+  return id;
 }
 
 /* True if [s, s + n) lies in read-only memory of a loaded object. */

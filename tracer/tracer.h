@@ -49,6 +49,8 @@
 #define ET_MAX_STACK_DEPTH 128
 #define ET_TASK_ID_BLOCK 1024 /* task ids a thread takes from the global counter at once */
 #define ET_STKCACHE_SIZE 32   /* per-thread cache of recent stacks' ids (power of two) */
+#define ET_WALKCACHE_SIZE 8   /* per-thread cache of recent walks (power of two) */
+#define ET_WALKCACHE_DEPTH 32 /* deepest walk it keeps */
 
 /* A buffer chunk's descriptor; the bytes live in the pool's data area. */
 typedef struct et__chunk {
@@ -110,6 +112,19 @@ typedef struct et__stkcache_ent {
   uint32_t id;
 } et__stkcache_ent;
 
+/* A recent walk: the frame addresses it went through and what it read
+ * there.  A walk from the same first frame is checked against it with
+ * loads that do not depend on each other, which the CPU overlaps, instead
+ * of a chain of dependent loads. */
+typedef struct et__walkcache_ent {
+  uintptr_t fp0;       /* 0: empty */
+  uint32_t n, id;
+  uintptr_t last_next; /* the saved frame pointer that ended the walk */
+  bool by_depth;       /* the walk ended at the depth limit, not at a bad frame */
+  uintptr_t fp[ET_WALKCACHE_DEPTH];
+  uintptr_t ret[ET_WALKCACHE_DEPTH];
+} et__walkcache_ent;
+
 typedef struct et__thread {
   uint32_t epoch;        /* session this state was set up for */
   uint32_t in_write;     /* 0, or the depth of event writes in progress on this thread */
@@ -126,6 +141,7 @@ typedef struct et__thread {
   uint64_t seq[ET_STREAM_COUNT];               /* writer only: next chunk sequence number */
   et__strcache_ent strcache[ET_STRCACHE_SIZE];
   et__stkcache_ent stkcache[ET_STKCACHE_SIZE];
+  et__walkcache_ent walkcache[ET_WALKCACHE_SIZE];
 } et__thread;
 
 /* The read-mostly global state; fields written at start/stop only. */

@@ -107,6 +107,54 @@ static void check_interning(void) {
   unlink(path);
 }
 
+/* Two callers at the same depth reach the same leaf with the same frame
+ * address: the walk cache must still tell their stacks apart. */
+__attribute__((noinline)) static void leaf(uint64_t which) {
+  et_log(which, "leaf", "x");
+  __asm__ volatile("");
+}
+__attribute__((noinline)) static void caller_one(void) {
+  leaf(1);
+  __asm__ volatile("");
+}
+__attribute__((noinline)) static void caller_two(void) {
+  leaf(2);
+  __asm__ volatile("");
+}
+
+static void check_walk_cache(void) {
+  char path[] = "/tmp/et-test-walk-XXXXXX";
+  int fd = mkstemp(path);
+  TAP_REQUIRE(fd >= 0, "temporary file");
+  close(fd);
+  TAP_REQUIRE(et_start(path) == 0, "et_start");
+  for (int i = 0; i < 1000; i++) {
+    if (i % 3) caller_one();
+    else caller_two();
+  }
+  ok(et_stop() == 0, "et_stop");
+  et_trace *t;
+  TAP_REQUIRE(et_trace_open(path, &t) == 0, "the trace loads");
+  int k = et_trace_kind_by_name(t, "log");
+  uint64_t stack_of[3] = {0, 0, 0};
+  int mixed = 0, seen = 0;
+  et_cursor c;
+  et_event ev;
+  et_cursor_init(&c, t, 0);
+  while (et_cursor_next(&c, &ev)) {
+    if (ev.kind != k) continue;
+    seen++;
+    uint64_t which = ev.field[0];
+    if (which < 1 || which > 2) continue;
+    if (stack_of[which] == 0) stack_of[which] = ev.stack;
+    else if (stack_of[which] != ev.stack) mixed++;
+  }
+  ok(seen == 1000 && stack_of[1] && stack_of[2] && stack_of[1] != stack_of[2] && mixed == 0,
+     "same frame address, two callers: two stacks, never confused (%d mixed)", mixed);
+  et_trace_close(t);
+  unlink(path);
+}
+
 static void check_varints(void) {
   static const uint64_t values[] = {0, 1, 127, 128, 255, 16383, 16384, (1ull << 32) - 1,
                                     1ull << 32, (1ull << 63) - 1, 1ull << 63, UINT64_MAX};
@@ -141,5 +189,6 @@ static void check_varints(void) {
 int main(void) {
   check_varints();
   check_interning();
+  check_walk_cache();
   return tap_done();
 }
