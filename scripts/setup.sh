@@ -8,7 +8,8 @@ et_packages=(
   zlib1g-dev                         # gzip of profiles; CRC-32 where ISA-L is missing
   libisal-dev                        # CRC-32 of trace chunks, fast enough for the writer thread
   clang libclang-rt-14-dev           # libFuzzer targets and their sanitizers
-  python3                            # the test summary
+  python3                            # the test summary, JSON checks in tests
+  babeltrace2                        # reads our CTF exports in the tests
 )
 
 et_setup() {
