@@ -161,34 +161,6 @@ uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsigned n, ui
   return id;
 }
 
-/* The walk of et__walk_hash, also noting each frame's address and how the
- * walk ended, for the walk cache. */
-static unsigned walk_noting(const et__thread *t, uintptr_t fp, uintptr_t *out, uintptr_t *fps,
-                            unsigned max, uint64_t *hash, uintptr_t *last_next, bool *by_depth) {
-  uintptr_t lo = t->stack_lo, hi = t->stack_hi;
-  if (fp > lo) lo = fp;
-  uint64_t acc = 0;
-  unsigned n = 0;
-  *last_next = 0;
-  while (n < max) {
-    if (fp < lo || fp > hi - 2 * sizeof(uintptr_t) || (fp & (sizeof(uintptr_t) - 1)) != 0)
-      break;
-    const uintptr_t *frame = (const uintptr_t *)fp;
-    uintptr_t ret = frame[1];
-    uintptr_t next = frame[0];
-    if (ret < 4096) break;
-    acc ^= et__frame_mix(ret, n);
-    fps[n] = fp;
-    out[n++] = ret;
-    *last_next = next;
-    if (next <= fp) break;
-    fp = next;
-  }
-  *by_depth = n == max;
-  *hash = et__stack_hash_final(acc, n);
-  return n;
-}
-
 uint32_t et__stack_capture(et__thread *t, const void *fp) {
   uintptr_t frames[ET_MAX_STACK_DEPTH], fps[ET_MAX_STACK_DEPTH];
   unsigned max = et__g.stack_depth;
@@ -213,7 +185,7 @@ uint32_t et__stack_capture(et__thread *t, const void *fp) {
   uint64_t hash;
   uintptr_t last_next;
   bool by_depth;
-  unsigned n = walk_noting(t, (uintptr_t)fp, frames, fps, max, &hash, &last_next, &by_depth);
+  unsigned n = et__walk_hash(t, (uintptr_t)fp, frames, max, &hash, fps, &last_next, &by_depth);
   if (n == 0) return 0;
   uint32_t id = et__stack_intern(t, frames, n, hash);
   if (cache && id) {

@@ -390,24 +390,38 @@ static inline __attribute__((always_inline)) uint32_t et__intern(et__thread *t, 
 /* Walks frame pointers from fp, staying inside the thread's stack mapping so
  * that code built without frame pointers ends the walk instead of faulting.
  * Stores return addresses innermost first and their hash in *hash; returns
- * how many. */
-static inline unsigned et__walk_hash(const et__thread *t, const void *fp0, uintptr_t *out,
-                                     unsigned max, uint64_t *hash) {
-  uintptr_t fp = (uintptr_t)fp0, lo = t->stack_lo, hi = t->stack_hi;
+ * how many.  With fps non-NULL it also notes each frame's address, the saved
+ * frame pointer that ended the walk and whether the depth limit did (for
+ * the walk cache). */
+static inline __attribute__((always_inline)) unsigned
+et__walk_hash(const et__thread *t, uintptr_t fp, uintptr_t *out, unsigned max, uint64_t *hash,
+              uintptr_t *fps, uintptr_t *last_next, bool *by_depth) {
+  uintptr_t lo = t->stack_lo, hi = t->stack_hi;
   if (fp > lo) lo = fp;
   uint64_t acc = 0;
+  uintptr_t next = 0;
   unsigned n = 0;
   while (n < max) {
     if (fp < lo || fp > hi - 2 * sizeof(uintptr_t) || (fp & (sizeof(uintptr_t) - 1)) != 0)
       break;
     const uintptr_t *frame = (const uintptr_t *)fp;
     uintptr_t ret = frame[1];
-    uintptr_t next = frame[0];
-    if (ret < 4096) break;
+    if (ret < 4096) {
+      /* Ended by a frame's content, which a cached walk does not check: a
+       * value no saved frame pointer can equal keeps it from ever hitting. */
+      next = UINTPTR_MAX;
+      break;
+    }
+    next = frame[0];
     acc ^= et__frame_mix(ret, n);
+    if (fps) fps[n] = fp;
     out[n++] = ret;
     if (next <= fp) break;
     fp = next;
+  }
+  if (fps) {
+    *last_next = next;
+    *by_depth = n == max;
   }
   *hash = et__stack_hash_final(acc, n);
   return n;
@@ -416,7 +430,7 @@ static inline unsigned et__walk_hash(const et__thread *t, const void *fp0, uintp
 static inline unsigned et__walk(const et__thread *t, const void *fp0, uintptr_t *out,
                                 unsigned max) {
   uint64_t h;
-  return et__walk_hash(t, fp0, out, max, &h);
+  return et__walk_hash(t, (uintptr_t)fp0, out, max, &h, NULL, NULL, NULL);
 }
 
 /* Walks from frame fp and interns the stack; id or 0 (buffer.c). */
