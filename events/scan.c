@@ -199,7 +199,9 @@ static int parse_process(et_trace *t, const uint8_t *p, const uint8_t *end) {
   }
   t->info.cmdline = c;
   if (!t->rate) t->rate = rate;
-  return 0;
+  uint64_t period;
+  if (p < end && et__get_uvarint(&p, end, &period) == 0) t->info.cpu_period_ns = period;
+  return 0; /* further trailing bytes: a newer writer's fields */
 }
 
 static int parse_clock(et_trace *t, const uint8_t *p, const uint8_t *end) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: set up, build, record the bundled example server under the
-# tracer and show what the trace holds.
+# tracer, show what the trace holds, and turn it into profiles and exports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
@@ -13,7 +13,20 @@ ninja -C "$build"
 out=${EXECTRACE_DEMO_DIR:-demo}
 mkdir -p "$out"
 "$build/docs/examples/reqserver" -o "$out/reqserver.etrace" -c 8 -n 500
-"$build/convert/exectrace" stats "$out/reqserver.etrace"
+et="$build/convert/exectrace"
+"$et" stats "$out/reqserver.etrace"
 echo
-echo "The trace is $out/reqserver.etrace; see every event with:"
-echo "  $build/convert/exectrace dump $out/reqserver.etrace | less"
+for type in cpu sync mutex sched net block syscall; do
+  "$et" pprof --type "$type" -o "$out/$type.pb.gz" "$out/reqserver.etrace"
+done
+"$et" export --format chrome -o "$out/reqserver.json" "$out/reqserver.etrace"
+"$et" export --format ctf -o "$out/reqserver.ctf" "$out/reqserver.etrace"
+cat <<EOF
+The trace is $out/reqserver.etrace. From it:
+  $out/{cpu,sync,mutex,sched,net,block,syscall}.pb.gz   pprof profiles: open one with
+      go tool pprof -top $out/sync.pb.gz     (or -http=127.0.0.1:8080 for the web UI)
+  $out/reqserver.json   Chrome trace JSON: open it in Perfetto UI or chrome://tracing
+  $out/reqserver.ctf    a CTF trace: babeltrace2 $out/reqserver.ctf
+Every event, one per line:
+  $et dump $out/reqserver.etrace | less
+EOF

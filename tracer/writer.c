@@ -371,6 +371,7 @@ static void write_prologue(writer *w) {
   p = et__put_uvarint(p, s->start_wall_ns);
   *p++ = et__g.use_tsc ? ET_CLOCK_TSC : ET_CLOCK_MONOTONIC;
   p = et__put_uvarint(p, s->ticks_per_sec);
+  p = et__put_uvarint(p, et__g.cpu_hz ? 1000000000u / et__g.cpu_hz : 0); /* CPU sampling period */
   w->meta.len = (size_t)(p - w->meta.p);
   write_meta_chunk(w, ET_CHUNK_PROCESS);
 

@@ -232,7 +232,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "reqserver: clients 1..256, workers 1..64, requests >= 1\n");
     return 2;
   }
-  int err = et_start(out);
+  et_options opts;
+  et_options_init(&opts);
+  opts.cpu_hz = 250; /* CPU samples, for `exectrace pprof --type cpu` */
+  int err = et_start_opts(out, &opts);
   if (err) {
     fprintf(stderr, "reqserver: cannot trace to %s: %s\n", out, et_strerror(err));
     return 1;

@@ -69,6 +69,7 @@ typedef struct et_trace_info {
   const char *exe;        /* "" if unknown */
   const char *cmdline;    /* arguments separated by spaces */
   bool complete;          /* the trace ends with an END record */
+  uint64_t cpu_period_ns; /* CPU sampling period asked for (1e9 / cpu_hz), 0 if none */
 } et_trace_info;
 
 typedef struct et_thread_info {
