@@ -19,12 +19,8 @@ typedef struct command {
 static const command commands[] = {
     {"dump", et__cmd_dump, "print every event of a trace, one per line"},
     {"stats", et__cmd_stats, "summarise a trace: events, threads, kinds, losses"},
-#ifdef ET_HAVE_PPROF
     {"pprof", et__cmd_pprof, "write a pprof profile (cpu, sync, net, syscall, sched, block, mutex)"},
-#endif
-#ifdef ET_HAVE_EXPORT
     {"export", et__cmd_export, "export a trace as CTF, Chrome trace JSON or folded stacks"},
-#endif
 };
 
 static void usage(FILE *f) {
