@@ -14,17 +14,59 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "model_internal.h"
 
 #define MAX_WORKERS 8
+/* Threads are dealt to a fixed number of parts by index, whatever the
+ * number of cores, so the model (which wake matches which wait) never
+ * depends on the machine or on scheduling. */
+#define NPARTS 8
 #define MAX_DEPTH 16
 
 /* qsort, which must not be given a NULL array even when it is empty. */
 static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
   if (n > 1) qsort(base, n, size, cmp);
+}
+
+/* Stable LSD radix sort of n elements of size bytes by the 64-bit key at
+ * key_off, 16 bits a pass, skipping passes in which every key has the same
+ * digit (the high bits of times and addresses): waits and wakes number in
+ * the millions, where qsort's callback dominated the load.  tmp holds n
+ * elements.  Returns the array that holds the result (base or tmp). */
+static void *radix_sort(void *base, void *tmp, size_t n, size_t size, size_t key_off) {
+  static _Thread_local size_t count[1 << 16];
+  unsigned char *src = base, *dst = tmp;
+  for (unsigned shift = 0; shift < 64; shift += 16) {
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+      uint64_t k;
+      memcpy(&k, src + i * size + key_off, sizeof k);
+      count[(k >> shift) & 0xffff]++;
+    }
+    size_t first = 0;
+    uint64_t k0;
+    if (n == 0) break;
+    memcpy(&k0, src + key_off, sizeof k0);
+    if (count[(k0 >> shift) & 0xffff] == n) continue; /* one digit for all */
+    for (size_t d = 0; d < (1u << 16); d++) {
+      size_t c = count[d];
+      count[d] = first;
+      first += c;
+    }
+    for (size_t i = 0; i < n; i++) {
+      uint64_t k;
+      memcpy(&k, src + i * size + key_off, sizeof k);
+      memcpy(dst + count[(k >> shift) & 0xffff]++ * size, src + i * size, size);
+    }
+    unsigned char *t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
 }
 
 static int cmp_ref(const void *a, const void *b) {
@@ -49,6 +91,7 @@ typedef struct wake {
 typedef struct cut {
   uint32_t thread, span;
   uint64_t time;
+  uint64_t key; /* (thread << 32) | span, for sorting */
   uint32_t stack;
 } cut;
 
@@ -82,11 +125,13 @@ typedef struct part {
   uint64_t kind_count[ET_EV_LIMIT];
   uint64_t event_drops;
   bool oom;
-  /* work distribution */
-  const uint32_t *order;
-  size_t norder;
-  _Atomic size_t *next;
+  size_t index; /* this part's threads: index, index + NPARTS, ... */
 } part;
+
+typedef struct work {
+  part *parts;
+  _Atomic size_t next; /* the next part to build */
+} work;
 
 #define PUSH(p, vec, n, cap, ...)                                                            \
   do {                                                                                       \
@@ -208,11 +253,25 @@ static int cmp_blk(const void *a, const void *b) {
   return x->end < y->end ? -1 : x->end > y->end;
 }
 
+static void build_part(part *p) {
+  for (size_t ti = p->index; ti < p->t->nthreads; ti += NPARTS) thread_pass(p, ti);
+  /* Sorted by (object, end), in parallel, and searched per part. */
+  blocked *tmp = p->nblk > 64 ? malloc(p->nblk * sizeof *tmp) : NULL;
+  if (tmp) {
+    blocked *r = radix_sort(p->blk, tmp, p->nblk, sizeof *tmp, offsetof(blocked, end));
+    blocked *other = r == p->blk ? tmp : p->blk;
+    r = radix_sort(r, other, p->nblk, sizeof *tmp, offsetof(blocked, obj));
+    if (r != p->blk) memcpy(p->blk, r, p->nblk * sizeof *tmp);
+    free(tmp);
+  } else {
+    sort(p->blk, p->nblk, sizeof *p->blk, cmp_blk);
+  }
+}
+
 static void *worker(void *arg) {
-  part *p = arg;
+  work *wk = arg;
   size_t i;
-  while ((i = atomic_fetch_add(p->next, 1)) < p->norder) thread_pass(p, p->order[i]);
-  sort(p->blk, p->nblk, sizeof *p->blk, cmp_blk); /* sorted in parallel, searched per part */
+  while ((i = atomic_fetch_add(&wk->next, 1)) < NPARTS) build_part(&wk->parts[i]);
   return NULL;
 }
 
@@ -287,8 +346,10 @@ static void rebuild(bool *oom, et__mthread *th, const cut *cuts, size_t ncuts, c
     add_span(oom, th, s.start, s.state, s.reason, s.stack);
     while (c < ncuts && cuts[c].span < i) c++;
     if (c < ncuts && cuts[c].span == i) {
-      add_span(oom, th, cuts[c].time, ET_STATE_RUNNABLE, s.reason, cuts[c].stack);
-      while (c < ncuts && cuts[c].span == i) c++;
+      size_t first = c; /* the earliest wake of this wait */
+      for (; c < ncuts && cuts[c].span == i; c++)
+        if (cuts[c].time < cuts[first].time) first = c;
+      add_span(oom, th, cuts[first].time, ET_STATE_RUNNABLE, s.reason, cuts[first].stack);
     }
   }
   free(old);
@@ -345,7 +406,7 @@ static void apply_wakes_and_pauses(part *parts, size_t nparts, bool *oom) {
         *oom = true;
         break;
       }
-      cuts[ncuts++] = (cut){thread, span, wk->time, wk->stack};
+      cuts[ncuts++] = (cut){thread, span, wk->time, 0, wk->stack};
     }
   for (size_t w = 0; w < nparts; w++) {
     free(parts[w].blk);
@@ -353,7 +414,16 @@ static void apply_wakes_and_pauses(part *parts, size_t nparts, bool *oom) {
     free(parts[w].wakes);
     parts[w].wakes = NULL;
   }
-  sort(cuts, ncuts, sizeof *cuts, cmp_cut);
+  /* By (thread, span); rebuild takes the earliest of a span's cuts. */
+  cut *ctmp = ncuts > 64 ? malloc(ncuts * sizeof *ctmp) : NULL;
+  if (ctmp) {
+    for (size_t i = 0; i < ncuts; i++) cuts[i].key = (uint64_t)cuts[i].thread << 32 | cuts[i].span;
+    cut *r = radix_sort(cuts, ctmp, ncuts, sizeof *ctmp, offsetof(cut, key));
+    if (r != cuts) memcpy(cuts, r, ncuts * sizeof *cuts);
+    free(ctmp);
+  } else {
+    sort(cuts, ncuts, sizeof *cuts, cmp_cut);
+  }
   part *b = &parts[0];
   for (size_t i = 0; i < b->nstws; i++)
     if (b->stws[i].end == UINT64_MAX) b->stws[i].end = b->stws[i].begin; /* never ended */
@@ -395,16 +465,6 @@ static void match_tasks(part *parts, size_t nparts, bool *oom) {
   et__map_free(&big);
 }
 
-static int cmp_size_desc(const void *a, const void *b, void *arg) {
-  const et_trace *t = arg;
-  const uint32_t *x = a, *y = b;
-  uint64_t sx = 0, sy = 0;
-  for (unsigned s = 0; s < ET_STREAM_COUNT; s++) {
-    sx += t->threads[*x].st[s].n;
-    sy += t->threads[*y].st[s].n;
-  }
-  return sx > sy ? -1 : sx < sy;
-}
 
 /* The trace's start: its earliest sync point, or its earliest event if a
  * damaged trace lost the sync points before it (times are never negative). */
@@ -465,35 +525,27 @@ int et__build(et_trace *t) {
   }
   settle_start(t);
 
-  /* The per-thread pass, biggest threads first, on up to one worker per core. */
+  /* The per-thread pass, part by part, on up to one worker per core. */
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   size_t nworkers = cores < 1 ? 1 : (size_t)cores;
   if (nworkers > MAX_WORKERS) nworkers = MAX_WORKERS;
   if (nworkers > t->nthreads) nworkers = t->nthreads ? t->nthreads : 1;
-  uint32_t *order = malloc((t->nthreads ? t->nthreads : 1) * sizeof *order);
-  part parts[MAX_WORKERS];
+  part parts[NPARTS];
   memset(parts, 0, sizeof parts);
-  _Atomic size_t next = 0;
-  bool oom = order == NULL;
-  if (order) {
-    for (size_t i = 0; i < t->nthreads; i++) order[i] = (uint32_t)i;
-    qsort_r(order, t->nthreads, sizeof *order, cmp_size_desc, t);
-    pthread_t th[MAX_WORKERS];
-    bool started[MAX_WORKERS] = {false};
-    for (size_t w = 0; w < nworkers; w++) {
-      parts[w] = (part){.t = t, .order = order, .norder = t->nthreads, .next = &next};
-      if (w > 0) started[w] = pthread_create(&th[w], NULL, worker, &parts[w]) == 0;
-    }
-    worker(&parts[0]); /* the rest, if a worker could not start, are taken by this one */
-    for (size_t w = 1; w < nworkers; w++)
-      if (started[w]) pthread_join(th[w], NULL);
-  }
-  free(order);
+  for (size_t p = 0; p < NPARTS; p++) parts[p] = (part){.t = t, .index = p};
+  work wk = {parts, 0};
+  bool oom = false;
+  pthread_t workers[MAX_WORKERS];
+  bool started[MAX_WORKERS] = {false};
+  for (size_t w = 1; w < nworkers; w++) started[w] = pthread_create(&workers[w], NULL, worker, &wk) == 0;
+  worker(&wk); /* and the parts of any worker that could not start */
+  for (size_t w = 1; w < nworkers; w++)
+    if (started[w]) pthread_join(workers[w], NULL);
 
   /* Join what the parts collected: counts, creations, pauses and tasks into
    * the first part; waits and wakes are matched across the parts. */
   part *b = &parts[0];
-  for (size_t w = 1; w < nworkers; w++) {
+  for (size_t w = 1; w < NPARTS; w++) {
     part *o = &parts[w];
     if (!JOIN(b, o, stws, nstws, capstws) || !JOIN(b, o, tasks, ntasks, captasks)) b->oom = true;
     free(o->tasks);
@@ -504,7 +556,7 @@ int et__build(et_trace *t) {
   }
   memcpy(t->kind_count, b->kind_count, sizeof t->kind_count);
   t->event_drops = b->event_drops;
-  for (size_t w = 0; w < nworkers; w++)
+  for (size_t w = 0; w < NPARTS; w++)
     for (size_t i = 0; i < parts[w].ncreates; i++) {
       uint64_t ci;
       if (et__map_get(&t->tid_index, parts[w].creates[i].child, &ci))
@@ -515,9 +567,9 @@ int et__build(et_trace *t) {
   t->captasks = b->captasks;
   b->tasks = NULL;
   oom |= b->oom;
-  match_tasks(parts, nworkers, &oom);
-  apply_wakes_and_pauses(parts, nworkers, &oom);
-  for (size_t w = 0; w < nworkers; w++) part_free(&parts[w]);
+  match_tasks(parts, NPARTS, &oom);
+  apply_wakes_and_pauses(parts, NPARTS, &oom);
+  for (size_t w = 0; w < NPARTS; w++) part_free(&parts[w]);
 
   /* Give back the vectors' growth room. */
   for (size_t ti = 0; ti < t->nthreads; ti++) {
