@@ -33,34 +33,34 @@ static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, con
 }
 
 /* Stable LSD radix sort of n elements of size bytes by the 64-bit key at
- * key_off, 16 bits a pass, skipping passes in which every key has the same
- * digit (the high bits of times and addresses): waits and wakes number in
- * the millions, where qsort's callback dominated the load.  tmp holds n
- * elements.  Returns the array that holds the result (base or tmp). */
+ * key_off, a byte a pass.  One read counts all eight digits, and passes in
+ * which every key has the same digit (the high bytes of times and
+ * addresses) are skipped: waits and wakes number in the millions, where
+ * qsort's callback dominated the load.  tmp holds n elements.  Returns the
+ * array that holds the result (base or tmp). */
 static void *radix_sort(void *base, void *tmp, size_t n, size_t size, size_t key_off) {
-  static _Thread_local size_t count[1 << 16];
+  size_t count[8][256];
+  memset(count, 0, sizeof count);
   unsigned char *src = base, *dst = tmp;
-  for (unsigned shift = 0; shift < 64; shift += 16) {
-    memset(count, 0, sizeof count);
-    for (size_t i = 0; i < n; i++) {
-      uint64_t k;
-      memcpy(&k, src + i * size + key_off, sizeof k);
-      count[(k >> shift) & 0xffff]++;
-    }
-    size_t first = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t k;
+    memcpy(&k, src + i * size + key_off, sizeof k);
+    for (unsigned d = 0; d < 8; d++) count[d][(k >> (8 * d)) & 0xff]++;
+  }
+  for (unsigned d = 0; d < 8 && n > 0; d++) {
     uint64_t k0;
-    if (n == 0) break;
     memcpy(&k0, src + key_off, sizeof k0);
-    if (count[(k0 >> shift) & 0xffff] == n) continue; /* one digit for all */
-    for (size_t d = 0; d < (1u << 16); d++) {
-      size_t c = count[d];
-      count[d] = first;
+    if (count[d][(k0 >> (8 * d)) & 0xff] == n) continue; /* one digit for all */
+    size_t first = 0;
+    for (unsigned v = 0; v < 256; v++) {
+      size_t c = count[d][v];
+      count[d][v] = first;
       first += c;
     }
     for (size_t i = 0; i < n; i++) {
       uint64_t k;
       memcpy(&k, src + i * size + key_off, sizeof k);
-      memcpy(dst + count[(k >> shift) & 0xffff]++ * size, src + i * size, size);
+      memcpy(dst + count[d][(k >> (8 * d)) & 0xff]++ * size, src + i * size, size);
     }
     unsigned char *t = src;
     src = dst;
