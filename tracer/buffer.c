@@ -98,10 +98,10 @@ static void submit(et__session *ss, et__chunk *c) {
     c->next = head;
   } while (!atomic_compare_exchange_weak_explicit(&ss->submitted, &head, c, memory_order_seq_cst,
                                                   memory_order_relaxed));
-  /* The writer wakes by itself now and then; a system call per chunk would be
-   * CPU the emitting threads lose, so it is woken only once a quarter of the
-   * pool waits for it. */
-  if (atomic_load_explicit(&ss->pool.nfree, memory_order_relaxed) < ss->pool.nchunks / 4 * 3)
+  /* A system call per chunk would be CPU the emitting threads lose, but
+   * chunks waiting long leave the cache and spread over memory that must
+   * be faulted in: wake the writer once 16 chunks are in use. */
+  if (ss->pool.nchunks - atomic_load_explicit(&ss->pool.nfree, memory_order_relaxed) >= 16)
     et__writer_kick(ss);
 }
 

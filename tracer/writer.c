@@ -46,8 +46,19 @@ typedef struct piece {
   uint32_t pos;
 } piece;
 
+/* Event chunks of a pass, written with as few writev calls as possible; the
+ * chunks whose data they point to go back to the pool after the write. */
+#define ET_BATCH 256
+typedef struct batch {
+  struct iovec iov[2 * ET_BATCH];
+  uint8_t head[ET_BATCH][ET_CHUNK_HEADER_LEN + 5 * ET_VARINT_MAX];
+  et__chunk *release[ET_BATCH];
+  int niov, nhead, nrelease;
+} batch;
+
 typedef struct writer {
   et__session *s;
+  batch *b;
   buf meta;      /* payload under construction */
   buf scratch;   /* mappings */
   piece *pieces;
@@ -154,17 +165,38 @@ static void write_definitions(writer *w, et__meta *m) {
 }
 
 /* Writes bytes [c->flushed, pos) of chunk c as one EVENTS chunk. */
-static void write_piece(writer *w, et__chunk *c, uint32_t pos, bool need_last) {
+/* Writes the batched chunks and gives their buffers back to the pool. */
+static void batch_flush(writer *w) {
+  batch *b = w->b;
+  if (b->niov) write_iov(w->s, b->iov, b->niov);
+  for (int i = 0; i < b->nrelease; i++) et__pool_push(&w->s->pool, b->release[i]);
+  b->niov = b->nhead = b->nrelease = 0;
+}
+
+/* Queues bytes [c->flushed, pos) of chunk c as one EVENTS chunk; with
+ * release, c goes back to the pool once written. */
+static void write_piece(writer *w, et__chunk *c, uint32_t pos, bool need_last, bool release) {
+  batch *b = w->b;
+  if (b->nhead == ET_BATCH || b->nrelease == ET_BATCH) batch_flush(w);
+  if (pos > c->flushed) {
+    et__thread *t = c->owner;
+    uint8_t *head = b->head[b->nhead++], *q = head + ET_CHUNK_HEADER_LEN;
+    q = et__put_uvarint(q, t->tid);
+    *q++ = c->stream;
+    q = et__put_uvarint(q, t->seq[c->stream]++);
+    q = et__put_uvarint(q, c->flushed_ticks);
+    q = et__put_uvarint(q, c->flushed_obj);
+    size_t hlen = (size_t)(q - head) - ET_CHUNK_HEADER_LEN, dlen = pos - c->flushed;
+    uint32_t crc = et__crc32(et__crc32(0, head + ET_CHUNK_HEADER_LEN, hlen), c->data + c->flushed, dlen);
+    et__chunk_header(head, ET_CHUNK_EVENTS, (uint32_t)(hlen + dlen), crc);
+    b->iov[b->niov++] = (struct iovec){head, ET_CHUNK_HEADER_LEN + hlen};
+    b->iov[b->niov++] = (struct iovec){c->data + c->flushed, dlen};
+  }
+  if (release) {
+    b->release[b->nrelease++] = c;
+    return;
+  }
   if (pos <= c->flushed) return;
-  et__thread *t = c->owner;
-  uint8_t hdr[5 * ET_VARINT_MAX], *q = hdr;
-  q = et__put_uvarint(q, t->tid);
-  *q++ = c->stream;
-  q = et__put_uvarint(q, t->seq[c->stream]++);
-  q = et__put_uvarint(q, c->flushed_ticks);
-  q = et__put_uvarint(q, c->flushed_obj);
-  write_chunk2(w->s, ET_CHUNK_EVENTS, hdr, (size_t)(q - hdr), c->data + c->flushed,
-               pos - c->flushed);
   if (need_last) {
     /* The next piece of this chunk starts from this piece's last event. */
     const uint8_t *p = c->data + c->flushed, *end = c->data + pos;
@@ -245,11 +277,11 @@ static void pass(writer *w, bool peek_all) {
   /* 6. Whole chunks, then 7. pieces. */
   for (et__chunk *c = rev, *next; c; c = next) {
     next = c->next;
-    write_piece(w, c, atomic_load_explicit(&c->pos, memory_order_acquire), false);
-    et__pool_push(&s->pool, c);
+    write_piece(w, c, atomic_load_explicit(&c->pos, memory_order_acquire), false, true);
   }
   for (size_t i = 0; i < w->npieces; i++)
-    if (w->pieces[i].c) write_piece(w, w->pieces[i].c, w->pieces[i].pos, true);
+    if (w->pieces[i].c) write_piece(w, w->pieces[i].c, w->pieces[i].pos, true, false);
+  batch_flush(w);
 
   /* 8. Free the exited threads' state. */
   for (unsigned i = 0; i < ndead; i++) {
@@ -397,7 +429,11 @@ static void wait_for_work(et__session *s, uint64_t timeout_ns) {
 }
 
 static void *writer_main(void *arg) {
-  writer w = {.s = arg, .dl_counters = {~0ull, ~0ull}};
+  writer w = {.s = arg, .b = calloc(1, sizeof(batch)), .dl_counters = {~0ull, ~0ull}};
+  if (w.b == NULL) { /* nothing can be written: et_stop reports it */
+    fail(w.s, -ENOMEM);
+    return NULL;
+  }
   et__session *s = w.s;
   et__tls = (et__thread *)(uintptr_t)1; /* never record from this thread */
   write_prologue(&w);
@@ -430,6 +466,7 @@ static void *writer_main(void *arg) {
   free(w.meta.p);
   free(w.scratch.p);
   free(w.pieces);
+  free(w.b);
   return NULL;
 }
 
