@@ -42,9 +42,10 @@ static void tm_lock(traced_mutex *tm) {
 }
 
 static void tm_unlock(traced_mutex *tm) {
-  int waiting = atomic_load(&tm->waiters) > 0;
+  /* The wake goes first: once unlocked, the waiter may end its wait before
+   * a wake recorded after the unlock. */
+  if (atomic_load(&tm->waiters) > 0) et_wake(0, tm);
   pthread_mutex_unlock(&tm->m);
-  if (waiting) et_wake(0, tm); /* one waiter of this lock may run now */
 }
 
 /* ---- the connection queue ---- */
@@ -62,8 +63,8 @@ static void queue_push(int fd) {
   tm_lock(&queue.lock);
   queue.fds[(queue.head + queue.len++) % QUEUE_CAP] = fd;
   et_counter("queue_depth", queue.len);
-  pthread_cond_signal(&queue.nonempty);
   et_wake(0, &queue.nonempty);
+  pthread_cond_signal(&queue.nonempty);
   tm_unlock(&queue.lock);
 }
 

@@ -121,14 +121,15 @@ static BENCH_NOINLINE void tm_lock(traced_mutex *tm) {
 }
 
 static BENCH_NOINLINE void tm_unlock(traced_mutex *tm) {
-  pthread_mutex_unlock(&tm->m);
+  /* The wake is recorded before the unlock lets the waiter go (see et_wake). */
   int w = atomic_load(&tm->woken);
   while (w < atomic_load(&tm->waiting))
     if (atomic_compare_exchange_weak(&tm->woken, &w, w + 1)) {
-      et_wake(0, tm); /* one waiter of this lock may run now */
+      et_wake(0, tm); /* one waiter of this lock may run next */
       count_events(1);
       break;
     }
+  pthread_mutex_unlock(&tm->m);
 }
 
 /* Holds the lock for a little arithmetic. */
