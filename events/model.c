@@ -159,10 +159,13 @@ static int read_all(int fd, uint8_t **data, size_t *len) {
   return 0;
 }
 
-int et_trace_open(const char *path, et_trace **out) {
+static int open_file(const char *path, const et_walk_handlers *h, void *arg, et_trace **out) {
   *out = NULL;
   et_trace *t = trace_new();
   if (!t) return -ENOMEM;
+  t->walk_h = h;
+  t->walk_arg = arg;
+  t->walk_only = h != NULL;
   int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = -errno;
@@ -193,6 +196,13 @@ int et_trace_open(const char *path, et_trace **out) {
   }
   *out = t;
   return 0;
+}
+
+int et_trace_open(const char *path, et_trace **out) { return open_file(path, NULL, NULL, out); }
+
+int et_trace_open_walk(const char *path, const et_walk_handlers *h, void *arg, et_trace **out) {
+  static const et_walk_handlers none = {NULL, NULL, NULL, NULL};
+  return open_file(path, h ? h : &none, arg, out);
 }
 
 int et_trace_open_mem(const void *data, size_t len, et_trace **out) {

@@ -2,7 +2,8 @@
  *   scan.c    framing: file header, chunks, checksums, resynchronisation, metadata
  *   decode.c  events: decoding, time conversion, per-thread cursors
  *   model.c   the model: loading, accessors, cursors
- *   build.c   deriving the model: counts, state spans, wakes, pauses, tasks
+ *   build.c   deriving the model: chunk order, the start, then one walk
+ *   walk.c    the walk: every event in time order, states, wakes, pauses, tasks
  */
 #ifndef EXECTRACE_EVENTS_MODEL_INTERNAL_H
 #define EXECTRACE_EVENTS_MODEL_INTERNAL_H
@@ -124,6 +125,12 @@ struct et_trace {
   char **blocks;
   size_t nblocks, capblocks;
 
+  /* et_trace_open_walk: the build's walk hands its events and spans to
+   * these handlers and does not keep the spans. */
+  const et_walk_handlers *walk_h;
+  void *walk_arg;
+  bool walk_only;
+
   /* Streaming mode: events are handed out instead of indexed; chunks
    * already delivered (by thread, stream, sequence and checksum) are not
    * delivered again, as the model ignores byte-identical copies. */
@@ -197,5 +204,18 @@ bool et__merged_next(et__merged *m, et_event *ev);
 
 /* Builds the model once every chunk is indexed: spans, wakes, tasks, counts. */
 int et__build(et_trace *t);
+
+/* The walk (walk.c).  build: fill the model's counts, threads and tasks as
+ * it goes (the first walk); store: keep each thread's spans in the model;
+ * h (may be NULL): hand events and spans out.  0, a handler's non-zero
+ * value, or -ENOMEM (a build warns instead). */
+int et__walk(et_trace *t, bool build, bool store, const et_walk_handlers *h, void *arg);
+
+typedef struct et__task_end {
+  uint64_t id, time;
+} et__task_end;
+
+/* Sets each task's end from the task_end events; *oom on failure. */
+void et__match_tasks(et_trace *t, const et__task_end *ends, size_t nends, bool *oom);
 
 #endif

@@ -16,6 +16,9 @@ int et__cmd_export(int argc, char **argv); /* convert/export/cmd_export.c */
 /* Loads path, or prints "exectrace: ..." and returns NULL. */
 et_trace *et__cli_load(const char *path);
 
+/* Prints why loading path failed with err (et_trace_open's error), on one line. */
+void et__cli_load_error(const char *path, int err);
+
 /* Prints the trace's warnings to stderr, prefixed. */
 void et__cli_warnings(const et_trace *t);
 

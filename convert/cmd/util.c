@@ -9,6 +9,11 @@ et_trace *et__cli_load(const char *path) {
   et_trace *t;
   int err = et_trace_open(path, &t);
   if (err == 0) return t;
+  et__cli_load_error(path, err);
+  return NULL;
+}
+
+void et__cli_load_error(const char *path, int err) {
   struct stat st;
   if (err == ET_E_FORMAT && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
     fprintf(stderr, "exectrace: '%s' is empty: no trace was written to it\n", path);
@@ -16,7 +21,6 @@ et_trace *et__cli_load(const char *path) {
     fprintf(stderr, "exectrace: '%s' is not an exectrace trace\n", path);
   else
     fprintf(stderr, "exectrace: cannot read '%s': %s\n", path, et_strerror(err));
-  return NULL;
 }
 
 void et__cli_warnings(const et_trace *t) {

@@ -210,19 +210,23 @@ int et__cmd_pprof(int argc, char **argv) {
   et__pp_samples s;
   memset(&s, 0, sizeof s);
   status_line(&o, "reading", path);
-  et_trace *t = et__cli_load(path);
+  et_trace *t = NULL;
+  int load_err = 0;
+  int err = et__pp_collect(path, &o, &s, &t, &load_err);
   status_line(&o, NULL, NULL);
-  if (!t) goto done;
-  warn_once(t);
+  if (load_err) {
+    et__cli_load_error(path, load_err);
+    goto done;
+  }
+  if (t) warn_once(t);
+  if (err) {
+    fprintf(stderr, "exectrace pprof: %s\n", et_strerror(err));
+    goto done;
+  }
   if (!filters_exist(t, &o)) goto done;
   const et_trace_info *info = et_trace_get_info(t);
   if (has_from && o.from >= info->duration_ns) {
     fprintf(stderr, "exectrace pprof: --from is past the trace's end (%" PRIu64 " ns)\n", info->duration_ns);
-    goto done;
-  }
-  int err = et__pp_collect(t, &o, &s);
-  if (err) {
-    fprintf(stderr, "exectrace pprof: %s\n", et_strerror(err));
     goto done;
   }
   if (o.region && !s.region_seen) {

@@ -1,13 +1,16 @@
-/* Collecting a profile's samples from the trace model.
+/* Collecting a profile's samples in one walk over the trace.
  *
- * Each thread is walked once, its state spans and its events (through a
- * cursor) side by side in time order.  The events change the thread's
- * context — the regions it is in, the task it works for — and carry the CPU
- * samples; the spans carry the waits.  Every stretch of a span that matches
- * the profile type, lies in the --from/--to window and whose context passes
- * the filters is added to a hash table keyed by (stack, thread, task,
- * region): the only memory that grows with the trace is that table (and,
- * with --min-duration, one word per region of the thread being walked).
+ * The reader's walk (et_trace_open_walk) hands out every event in time
+ * order and each thread's state spans as the model derives them, without
+ * keeping them, so a profile of a trace of any size needs memory only for
+ * its samples.  Per thread, the events change the context — the regions it
+ * is in, the task it works for — and carry the CPU samples; the spans carry
+ * the waits.  Every stretch of a span that matches the profile type, lies
+ * in the --from/--to window and whose context passes the filters is added
+ * to a hash table keyed by (stack, thread, task, region).  --min-duration
+ * needs to know how long tasks and regions last when they begin, so it
+ * loads the model first and walks it again.  --thread is applied at the
+ * end, when threads' names are known.
  *
  * Which task a moment belongs to: the task of the innermost enclosing
  * region that names one; outside such regions, the latest task begun on
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../events/catalog.h"
 #include "pprof.h"
 
 /* ---- the sample table ---- */
@@ -62,25 +66,33 @@ static int table_grow(et__pp_samples *s) {
   return 0;
 }
 
-static int table_add(et__pp_samples *s, uint32_t stack, uint32_t thread, uint64_t task, const et_task *tk,
-                     uint64_t region, uint64_t count, uint64_t value) {
+/* Adds to the sample of this key; *at (if not NULL) gets its slot. */
+static int table_add_at(et__pp_samples *s, uint32_t stack, uint32_t thread, uint64_t task, const char *type,
+                        uint64_t region, uint64_t count, uint64_t value, size_t *at) {
   if (stack == FREE_SLOT) stack = 0; /* cannot be a defined id in practice; keep the marker free */
   if ((s->n + 1) * 4 > s->cap * 3 && table_grow(s) != 0) return -ENOMEM;
   size_t j = key_hash(stack, thread, task, region) & (s->cap - 1);
   for (;;) {
     et__pp_sample *e = &s->slot[j];
     if (e->stack == FREE_SLOT) {
-      *e = (et__pp_sample){stack, thread, task, region, count, value, tk ? tk->type : NULL};
+      *e = (et__pp_sample){stack, thread, task, region, count, value, type};
       s->n++;
+      if (at) *at = j;
       return 0;
     }
     if (e->stack == stack && e->thread == thread && e->task == task && e->region == region) {
       e->count += count;
       e->value += value;
+      if (at) *at = j;
       return 0;
     }
     j = (j + 1) & (s->cap - 1);
   }
+}
+
+static int table_add(et__pp_samples *s, uint32_t stack, uint32_t thread, uint64_t task, const char *type,
+                     uint64_t region, uint64_t count, uint64_t value) {
+  return table_add_at(s, stack, thread, task, type, region, count, value, NULL);
 }
 
 void et__pp_samples_free(et__pp_samples *s) {
@@ -88,108 +100,25 @@ void et__pp_samples_free(et__pp_samples *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* ---- tasks by id ---- */
+/* ---- tasks by id, as the walk meets them (or from the model) ---- */
 
-/* A hash table of the model's tasks, built on first use: most tasks are
- * found in order instead (next_task). */
-typedef struct task_slot {
-  uint64_t key; /* id + 1; 0 marks a free slot */
-  const et_task *task;
-} task_slot;
+typedef struct tinfo {
+  uint64_t id, parent, begin_time, end; /* end: UINT64_MAX until known */
+  const char *type;
+  uint32_t owner;           /* the thread that began it */
+} tinfo;
+
+/* Tasks live in blocks that never move, so regions and contexts keep
+ * pointers to them. */
+#define TASK_BLOCK 4096
 
 typedef struct task_map {
-  task_slot *slot;
+  uint64_t *key; /* id + 1; 0 marks a free slot */
+  uint32_t *idx; /* the task's number */
   size_t cap;
-  bool built, failed;
+  tinfo **blocks;
+  size_t n, capblocks;
 } task_map;
-
-static bool tasks_build(task_map *m, const et_trace *t) {
-  m->built = true;
-  size_t n = et_trace_task_count(t), cap = 16;
-  while (cap < n * 2) cap *= 2;
-  m->slot = calloc(cap, sizeof *m->slot);
-  if (!m->slot) return !(m->failed = true);
-  m->cap = cap;
-  for (size_t i = 0; i < n; i++) {
-    const et_task *tk = et_trace_task(t, i);
-    uint64_t k = tk->id + 1;
-    size_t j = mix(k) & (cap - 1);
-    while (m->slot[j].key && m->slot[j].key != k) j = (j + 1) & (cap - 1);
-    m->slot[j] = (task_slot){k, tk};
-  }
-  return true;
-}
-
-/* The task with this id, or NULL (also when out of memory: m->failed). */
-static const et_task *task_get(task_map *m, const et_trace *t, uint64_t id) {
-  if (id == 0 || id == UINT64_MAX) return NULL;
-  if (!m->built && !tasks_build(m, t)) return NULL;
-  if (!m->cap) return NULL;
-  size_t j = mix(id + 1) & (m->cap - 1);
-  while (m->slot[j].key) {
-    if (m->slot[j].key == id + 1) return m->slot[j].task;
-    j = (j + 1) & (m->cap - 1);
-  }
-  return NULL;
-}
-
-/* ---- the walk ---- */
-
-typedef struct region {
-  uint64_t task, name; /* name: string id */
-  const et_task *tk;   /* the task, NULL if unknown */
-  bool match;          /* named as --region asks */
-  bool longer;         /* lasted at least --min-duration */
-} region;
-
-typedef struct owned {
-  uint64_t id, end; /* a task begun on this thread; end: when it ends */
-  const et_task *tk;
-} owned;
-
-typedef struct wait_sig {
-  bool valid;
-  uint8_t reason;
-  uint32_t stack;
-} wait_sig;
-
-typedef struct walker {
-  const et_trace *t;
-  const et__pp_options *o;
-  et__pp_samples *s;
-  task_map tasks;
-  size_t *task_group; /* by thread index: where its tasks start in the model, or SIZE_MAX */
-  uint64_t trace_end;
-  int k_region_begin, k_region_end, k_task_begin, k_task_end, k_cpu;
-
-  /* the thread being walked */
-  uint32_t ti;
-  const et_span *sp;
-  size_t nsp, k;
-  uint64_t last, at;
-  bool counted, cont;
-  wait_sig sig[ET_STATE_COUNT];
-  region *reg;
-  size_t nreg, capreg;
-  owned *own;
-  size_t nown, capown;
-  uint64_t *rend; /* with --min-duration: each region's end, in begin order */
-  size_t nrend, caprend, rnext;
-
-  /* this thread's tasks in the model, in begin order (see next_task) */
-  size_t task_next;
-
-  /* the context */
-  uint64_t task, region_name;
-  const et_task *task_ptr;
-  bool pass;
-
-  /* progress */
-  uint64_t done, total;
-  struct timespec shown;
-  bool progress_printed;
-  int err;
-} walker;
 
 static bool grow(void **p, size_t *cap, size_t need, size_t size) {
   if (need <= *cap) return true;
@@ -202,49 +131,172 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size) {
   return true;
 }
 
-static uint64_t task_duration(const walker *w, const et_task *tk) {
+static tinfo *task_at(const task_map *m, size_t i) { return &m->blocks[i / TASK_BLOCK][i % TASK_BLOCK]; }
+
+static tinfo *task_get(const task_map *m, uint64_t id) {
+  if (id == 0 || id == UINT64_MAX || !m->cap) return NULL;
+  size_t j = mix(id + 1) & (m->cap - 1);
+  while (m->key[j]) {
+    if (m->key[j] == id + 1) return task_at(m, m->idx[j]);
+    j = (j + 1) & (m->cap - 1);
+  }
+  return NULL;
+}
+
+/* Adds a task unless its id is known; returns it (NULL when out of memory). */
+static tinfo *task_put(task_map *m, const tinfo *ti) {
+  tinfo *have = task_get(m, ti->id);
+  if (have || ti->id == 0 || ti->id == UINT64_MAX) return have;
+  if ((m->n + 1) * 2 > m->cap) {
+    size_t cap = m->cap ? m->cap * 2 : 1024;
+    uint64_t *key = calloc(cap, sizeof *key);
+    uint32_t *idx = malloc(cap * sizeof *idx);
+    if (!key || !idx) {
+      free(key);
+      free(idx);
+      return NULL;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+      if (!m->key[i]) continue;
+      size_t j = mix(m->key[i]) & (cap - 1);
+      while (key[j]) j = (j + 1) & (cap - 1);
+      key[j] = m->key[i];
+      idx[j] = m->idx[i];
+    }
+    free(m->key);
+    free(m->idx);
+    m->key = key;
+    m->idx = idx;
+    m->cap = cap;
+  }
+  if (m->n >= UINT32_MAX) return NULL;
+  if (m->n % TASK_BLOCK == 0) {
+    size_t b = m->n / TASK_BLOCK;
+    if (!grow((void **)&m->blocks, &m->capblocks, b + 1, sizeof *m->blocks)) return NULL;
+    if (!(m->blocks[b] = malloc(TASK_BLOCK * sizeof **m->blocks))) return NULL;
+  }
+  size_t j = mix(ti->id + 1) & (m->cap - 1);
+  while (m->key[j]) j = (j + 1) & (m->cap - 1);
+  m->key[j] = ti->id + 1;
+  m->idx[j] = (uint32_t)m->n;
+  tinfo *e = task_at(m, m->n++);
+  *e = *ti;
+  return e;
+}
+
+static void task_map_free(task_map *m) {
+  free(m->key);
+  free(m->idx);
+  for (size_t b = 0; b * TASK_BLOCK < m->n; b++) free(m->blocks[b]);
+  free(m->blocks);
+}
+
+/* ---- per-thread state ---- */
+
+typedef struct region {
+  uint64_t task, name; /* name: string id */
+  const tinfo *tk;     /* the task, NULL if unknown */
+  bool match;          /* named as --region asks */
+  bool longer;         /* lasted at least --min-duration */
+} region;
+
+typedef struct owned {
+  uint64_t id, end; /* a task begun on this thread; end: when it ends (UINT64_MAX: not yet known) */
+} owned;
+
+typedef struct wait_sig {
+  bool valid;
+  uint8_t reason;
+  uint32_t stack;
+} wait_sig;
+
+/* A stretch of a lock wait, waiting to learn the stack of the wake that ends it. */
+typedef struct piece {
+  uint64_t task, region, count, value;
+  const char *type;
+} piece;
+
+typedef struct pth {
+  bool started, has_cur, counted, cont;
+  et_span cur;
+  uint64_t at;
+  wait_sig sig[ET_STATE_COUNT];
+  region *reg;
+  size_t nreg, capreg;
+  owned *own;
+  size_t nown, capown;
+  uint64_t *rend; /* with --min-duration: each region's end, in begin order */
+  size_t nrend, rnext;
+  piece *pc;
+  size_t npc, cappc;
+  /* the context */
+  uint64_t task, region_name;
+  const tinfo *task_ptr;
+  bool pass;
+  /* the slot this thread added to last, while the table's size is memo_cap */
+  size_t memo, memo_cap;
+} pth;
+
+typedef struct walker {
+  const et__pp_options *o;
+  et__pp_samples *s;
+  task_map tasks;
+  pth *th;
+  size_t nth;
+  uint64_t trace_end;
+  int k_region_begin, k_region_end, k_task_begin, k_task_end, k_cpu;
+  uint64_t cpu_period;
+  bool ready;
+  /* progress */
+  uint64_t done, total;
+  struct timespec shown;
+  bool progress_printed;
+  int err;
+} walker;
+
+static uint64_t task_duration(const walker *w, const tinfo *tk) {
   uint64_t end = tk->end == UINT64_MAX ? w->trace_end : tk->end;
-  return end > tk->begin ? end - tk->begin : 0;
+  return end > tk->begin_time ? end - tk->begin_time : 0;
 }
 
 /* True if task id is want or one of its descendants. */
-static bool descends(walker *w, uint64_t id, uint64_t want) {
+static bool descends(const walker *w, uint64_t id, uint64_t want) {
   for (int depth = 0; id != 0 && depth < 256; depth++) {
     if (id == want) return true;
-    const et_task *tk = task_get(&w->tasks, w->t, id);
+    const tinfo *tk = task_get(&w->tasks, id);
     if (!tk) return false;
     id = tk->parent;
   }
   return false;
 }
 
-/* Recomputes the task, the region label and whether the filters pass. */
-static void ctx_eval(walker *w) {
+/* Recomputes thread p's task, region label and whether the filters pass. */
+static void ctx_eval(walker *w, pth *p) {
   const et__pp_options *o = w->o;
   uint64_t task = 0;
-  const et_task *tk = NULL;
-  for (size_t i = w->nreg; i-- > 0;)
-    if (w->reg[i].task) {
-      task = w->reg[i].task;
-      tk = w->reg[i].tk;
+  const tinfo *tk = NULL;
+  for (size_t i = p->nreg; i-- > 0;)
+    if (p->reg[i].task) {
+      task = p->reg[i].task;
+      tk = p->reg[i].tk;
       break;
     }
-  if (!task && w->nown) {
-    task = w->own[w->nown - 1].id;
-    tk = w->own[w->nown - 1].tk;
+  if (!task && p->nown) {
+    task = p->own[p->nown - 1].id;
+    tk = task_get(&w->tasks, task);
   }
-  w->task = task;
-  w->task_ptr = tk;
-  w->region_name = w->nreg ? w->reg[w->nreg - 1].name : 0;
+  p->task = task;
+  p->task_ptr = tk;
+  p->region_name = p->nreg ? p->reg[p->nreg - 1].name : 0;
 
   bool pass = true;
   if (o->has_task) pass = pass && task && descends(w, task, o->task);
-  if (o->task_type) pass = pass && tk && strcmp(tk->type, o->task_type) == 0;
+  if (o->task_type) pass = pass && tk && tk->type && strcmp(tk->type, o->task_type) == 0;
   bool any_match = false, any_match_long = false, any_long = false;
-  for (size_t i = 0; i < w->nreg; i++) {
-    any_match |= w->reg[i].match;
-    any_match_long |= w->reg[i].match && w->reg[i].longer;
-    any_long |= w->reg[i].longer;
+  for (size_t i = 0; i < p->nreg; i++) {
+    any_match |= p->reg[i].match;
+    any_match_long |= p->reg[i].match && p->reg[i].longer;
+    any_long |= p->reg[i].longer;
   }
   if (o->region) {
     pass = pass && (o->min_duration ? any_match_long : any_match);
@@ -253,7 +305,7 @@ static void ctx_eval(walker *w) {
     if (o->has_task || o->task_type) pass = pass && task_long;
     else pass = pass && (task_long || any_long);
   }
-  w->pass = pass;
+  p->pass = pass;
 }
 
 static uint64_t gcd(uint64_t a, uint64_t b) {
@@ -270,30 +322,38 @@ static bool reason_is_sync(unsigned r) {
          r == ET_REASON_JOIN || r == ET_REASON_BARRIER;
 }
 
-/* Marks whether span k continues a wait that a nested one interrupted. */
-static void enter_span(walker *w) {
-  w->counted = false;
-  w->cont = false;
-  if (w->k >= w->nsp) return;
-  const et_span *sp = &w->sp[w->k];
-  if (sp->state == ET_STATE_RUNNING || sp->state == ET_STATE_GC || sp->state >= ET_STATE_COUNT) {
-    memset(w->sig, 0, sizeof w->sig);
-    return;
-  }
-  if (sp->state == ET_STATE_RUNNABLE) return;
-  wait_sig *g = &w->sig[sp->state];
-  w->cont = g->valid && g->reason == sp->reason && g->stack == sp->stack;
-  *g = (wait_sig){true, sp->reason, sp->stack};
+static bool is_lock_wait(const et_span *sp) {
+  return sp->state == ET_STATE_BLOCKED && (sp->reason == ET_REASON_MUTEX || sp->reason == ET_REASON_RWLOCK);
 }
 
-/* Charges [a, b) of span k, if the type, the window and the filters want it. */
-static void charge(walker *w, uint64_t a, uint64_t b) {
+static void add(walker *w, pth *p, uint32_t stack, uint32_t thread, uint64_t task, const char *type,
+                uint64_t region_id, uint64_t count, uint64_t value) {
+  et__pp_samples *s = w->s;
+  if (p->memo_cap == s->cap && s->cap) { /* a thread adds to the same few samples again and again */
+    et__pp_sample *e = &s->slot[p->memo];
+    if (e->stack == (stack == FREE_SLOT ? 0 : stack) && e->thread == thread && e->task == task &&
+        e->region == region_id) {
+      e->count += count;
+      e->value += value;
+      return;
+    }
+  }
+  size_t at;
+  if (table_add_at(s, stack, thread, task, type, region_id, count, value, &at) != 0) {
+    w->err = -ENOMEM;
+    return;
+  }
+  p->memo = at;
+  p->memo_cap = s->cap;
+}
+
+/* Charges [a, b) of thread ti's current span, if the type, the window and the filters want it. */
+static void charge(walker *w, pth *p, uint32_t ti, uint64_t a, uint64_t b) {
   const et__pp_options *o = w->o;
   if (a < o->from) a = o->from;
   if (b > o->to) b = o->to;
-  if (b <= a || !w->pass) return;
-  const et_span *sp = &w->sp[w->k];
-  uint32_t stack = sp->stack;
+  if (b <= a || !p->pass) return;
+  const et_span *sp = &p->cur;
   bool want = false;
   switch (o->type) {
     case ET__PP_SYNC: want = sp->state == ET_STATE_BLOCKED && reason_is_sync(sp->reason); break;
@@ -306,69 +366,68 @@ static void charge(walker *w, uint64_t a, uint64_t b) {
     case ET__PP_BLOCK: /* every wait, and what net counts: block covers sync and net */
       want = sp->state == ET_STATE_BLOCKED || (sp->state == ET_STATE_SYSCALL && sp->reason == ET_FDCLASS_SOCKET);
       break;
-    case ET__PP_MUTEX:
-      /* A lock wait ended by a wake: the span after it is RUNNABLE with the
-       * waker's (the unlocker's) stack, which takes the whole wait. */
-      want = sp->state == ET_STATE_BLOCKED &&
-             (sp->reason == ET_REASON_MUTEX || sp->reason == ET_REASON_RWLOCK) && w->k + 1 < w->nsp &&
-             w->sp[w->k + 1].state == ET_STATE_RUNNABLE;
-      if (want) stack = w->sp[w->k + 1].stack;
-      break;
+    case ET__PP_MUTEX: want = is_lock_wait(sp); break;
     default: break;
   }
   if (!want) return;
-  uint64_t count = !w->counted && !w->cont ? 1 : 0;
-  w->counted = true;
-  if (table_add(w->s, stack, w->ti, w->task, w->task_ptr, w->region_name, count, b - a) != 0) w->err = -ENOMEM;
-}
-
-/* Charges the spans' time from w->at up to end with the current context. */
-static void spans_until(walker *w, uint64_t end) {
-  if (end <= w->at) return;
-  while (w->k < w->nsp) {
-    uint64_t s0 = w->sp[w->k].start;
-    uint64_t s1 = w->k + 1 < w->nsp ? w->sp[w->k + 1].start : w->last;
-    if (s0 >= end) break;
-    uint64_t a = s0 > w->at ? s0 : w->at, b = s1 < end ? s1 : end;
-    if (b > a) charge(w, a, b);
-    if (s1 > end) break;
-    w->k++;
-    enter_span(w);
+  uint64_t count = !p->counted && !p->cont ? 1 : 0;
+  p->counted = true;
+  const char *type = p->task_ptr ? p->task_ptr->type : NULL;
+  if (o->type == ET__PP_MUTEX) {
+    /* A lock wait ended by a wake: the span after it is RUNNABLE with the
+     * waker's (the unlocker's) stack, which takes the whole wait; until it
+     * comes, the stretches wait here. */
+    if (!grow((void **)&p->pc, &p->cappc, p->npc + 1, sizeof *p->pc)) {
+      w->err = -ENOMEM;
+      return;
+    }
+    p->pc[p->npc++] = (piece){p->task, p->region_name, count, b - a, type};
+    return;
   }
-  w->at = end;
+  add(w, p, sp->stack, ti, p->task, type, p->region_name, count, b - a);
 }
 
-/* Moves time to end: tasks of this thread that end elsewhere expire on the way. */
-static void advance(walker *w, uint64_t end) {
-  while (w->nown) {
+/* Charges p's current span from p->at up to end with the current context. */
+static void charge_to(walker *w, pth *p, uint32_t ti, uint64_t end) {
+  if (end <= p->at) return;
+  if (p->has_cur) charge(w, p, ti, p->at, end);
+  p->at = end;
+}
+
+/* Moves p's time to end: tasks of this thread that end elsewhere expire on the way. */
+static void advance(walker *w, pth *p, uint32_t ti, uint64_t end) {
+  while (p->nown) {
     uint64_t first = UINT64_MAX;
-    for (size_t i = 0; i < w->nown; i++)
-      if (w->own[i].end < first) first = w->own[i].end;
+    for (size_t i = 0; i < p->nown; i++)
+      if (p->own[i].end < first) first = p->own[i].end;
     if (first > end) break;
-    spans_until(w, first);
+    charge_to(w, p, ti, first);
     size_t j = 0;
-    for (size_t i = 0; i < w->nown; i++)
-      if (w->own[i].end > first) w->own[j++] = w->own[i];
-    w->nown = j;
-    ctx_eval(w);
+    for (size_t i = 0; i < p->nown; i++)
+      if (p->own[i].end > first) p->own[j++] = p->own[i];
+    p->nown = j;
+    ctx_eval(w, p);
   }
-  spans_until(w, end);
+  charge_to(w, p, ti, end);
 }
 
 static void show_progress(walker *w, bool final) {
   if (!w->o->progress) return;
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  double dt = (double)(now.tv_sec - w->shown.tv_sec) + (double)(now.tv_nsec - w->shown.tv_nsec) / 1e9;
   if (final) {
     if (w->progress_printed) fprintf(stderr, "\r\033[K");
     return;
   }
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  double dt = (double)(now.tv_sec - w->shown.tv_sec) + (double)(now.tv_nsec - w->shown.tv_nsec) / 1e9;
   if (dt < 0.25) return;
   w->shown = now;
   w->progress_printed = true;
-  fprintf(stderr, "\rexectrace pprof: %3.0f%% of %" PRIu64 " events\033[K",
-          w->total ? 100.0 * (double)w->done / (double)w->total : 100.0, w->total);
+  if (w->total)
+    fprintf(stderr, "\rexectrace pprof: %3.0f%% of %" PRIu64 " events\033[K", 100.0 * (double)w->done / (double)w->total,
+            w->total);
+  else
+    fprintf(stderr, "\rexectrace pprof: %" PRIu64 " events\033[K", w->done);
 }
 
 /* The open region that an end of (task, name) closes: the innermost one
@@ -379,32 +438,33 @@ static size_t region_closed(const region *reg, size_t n, uint64_t task, uint64_t
   return SIZE_MAX;
 }
 
-/* With --min-duration: the end of each region of the thread, in the order
+/* With --min-duration: the end of each region of thread ti, in the order
  * they begin, matched exactly as the walk matches them.  A region that
  * never ends lasts until the thread's last event. */
-static int regions_prepass(walker *w) {
+static int regions_prepass(walker *w, const et_trace *t, size_t ti) {
+  pth *p = &w->th[ti];
   region *open = NULL;
-  size_t *idx = NULL, nopen = 0, capopen = 0, capidx = 0;
+  size_t *idx = NULL, nopen = 0, capopen = 0, capidx = 0, caprend = 0;
+  uint64_t last = et_trace_thread(t, ti)->last;
   int err = 0;
-  w->nrend = 0;
   et_cursor c;
   et_event ev;
-  et_cursor_init(&c, w->t, w->ti);
+  et_cursor_init(&c, t, ti);
   while (et_cursor_next(&c, &ev)) {
     if ((int)ev.kind == w->k_region_begin) {
-      if (!grow((void **)&w->rend, &w->caprend, w->nrend + 1, sizeof *w->rend) ||
+      if (!grow((void **)&p->rend, &caprend, p->nrend + 1, sizeof *p->rend) ||
           !grow((void **)&open, &capopen, nopen + 1, sizeof *open) ||
           !grow((void **)&idx, &capidx, nopen + 1, sizeof *idx)) {
         err = -ENOMEM;
         break;
       }
       open[nopen] = (region){ev.field[0], ev.field[1], NULL, false, false};
-      idx[nopen++] = w->nrend;
-      w->rend[w->nrend++] = w->last;
+      idx[nopen++] = p->nrend;
+      p->rend[p->nrend++] = last;
     } else if ((int)ev.kind == w->k_region_end) {
       size_t i = region_closed(open, nopen, ev.field[0], ev.field[1]);
       if (i == SIZE_MAX) continue;
-      for (size_t j = i; j < nopen; j++) w->rend[idx[j]] = ev.time; /* inner ones end with it */
+      for (size_t j = i; j < nopen; j++) p->rend[idx[j]] = ev.time; /* inner ones end with it */
       nopen = i;
     }
   }
@@ -421,161 +481,242 @@ bool et__pp_thread_matches(const et_thread_info *th, const char *want) {
   return *want && !*end && tid == th->tid;
 }
 
-/* The task that a task_begin of this thread begins.  The model lists each
- * thread's tasks together, in the order they began, so it is usually the
- * next one of the thread's run; the hash table answers otherwise. */
-static const et_task *next_task(walker *w, uint64_t id) {
-  size_t n = et_trace_task_count(w->t);
-  const et_thread_info *th = et_trace_thread(w->t, w->ti);
-  if (w->task_next < n) {
-    const et_task *tk = et_trace_task(w->t, w->task_next);
-    if (tk->id == id && tk->tid == th->tid) {
-      w->task_next++;
-      return tk;
-    }
-  }
-  const et_task *tk = task_get(&w->tasks, w->t, id);
-  if (tk) w->task_next = (size_t)(tk - et_trace_task(w->t, 0)) + 1;
-  return tk;
+/* ---- the walk's handlers ---- */
+
+/* Frees what thread p collected (it has ended, or the walk is over). */
+static void pth_free(pth *p) {
+  free(p->reg);
+  free(p->own);
+  free(p->rend);
+  free(p->pc);
+  p->reg = NULL;
+  p->own = NULL;
+  p->rend = NULL;
+  p->pc = NULL;
+  p->nreg = p->nown = p->nrend = p->npc = 0;
+  p->capreg = p->capown = p->cappc = 0;
 }
 
-/* Where each thread's run of tasks starts in the model's task list. */
-static bool task_groups(walker *w) {
-  size_t nth = et_trace_thread_count(w->t), ntasks = et_trace_task_count(w->t);
-  w->task_group = malloc((nth ? nth : 1) * sizeof *w->task_group);
-  if (!w->task_group) return false;
-  for (size_t i = 0; i < nth; i++) w->task_group[i] = SIZE_MAX;
-  uint64_t prev = 0;
-  size_t hint = 0;
-  for (size_t k = 0; k < ntasks; k++) {
-    uint64_t tid = et_trace_task(w->t, k)->tid;
-    if (k > 0 && tid == prev) continue;
-    prev = tid;
-    /* threads are few next to tasks: find the index by tid, starting where the last one was */
-    for (size_t j = 0; j < nth; j++) {
-      size_t i = (hint + j) % nth;
-      if (et_trace_thread(w->t, i)->tid == tid) {
-        if (w->task_group[i] == SIZE_MAX) w->task_group[i] = k;
-        hint = i;
-        break;
-      }
-    }
-  }
-  return true;
+static int setup(walker *w, const et_trace *t) {
+  w->ready = true;
+  w->nth = et_trace_thread_count(t);
+  w->th = calloc(w->nth ? w->nth : 1, sizeof *w->th);
+  if (!w->th) return w->err = -ENOMEM;
+  w->k_region_begin = et_trace_kind_by_name(t, "region_begin");
+  w->k_region_end = et_trace_kind_by_name(t, "region_end");
+  w->k_task_begin = et_trace_kind_by_name(t, "task_begin");
+  w->k_task_end = et_trace_kind_by_name(t, "task_end");
+  w->k_cpu = et_trace_kind_by_name(t, "cpu_sample");
+  w->cpu_period = et_trace_get_info(t)->cpu_period_ns;
+  return 0;
 }
 
-static void handle_event(walker *w, const et_event *ev) {
+static pth *thread_state(walker *w, const et_trace *t, size_t ti) {
+  if (!w->ready && setup(w, t) != 0) return NULL;
+  if (ti >= w->nth) return NULL;
+  pth *p = &w->th[ti];
+  if (!p->started) {
+    p->started = true;
+    ctx_eval(w, p);
+  }
+  return p;
+}
+
+static void handle_event(walker *w, const et_trace *t, pth *p, uint32_t ti, const et_event *ev) {
   const et__pp_options *o = w->o;
   int kind = ev->kind;
   if (kind == w->k_cpu) {
-    if (o->type != ET__PP_CPU || ev->time < o->from || ev->time >= o->to || !w->pass) return;
+    if (o->type != ET__PP_CPU || ev->time < o->from || ev->time >= o->to || !p->pass) return;
     uint64_t weight = ev->nfields > 1 ? ev->field[1] : 0;
-    uint64_t asked = et_trace_get_info(w->t)->cpu_period_ns;
-    if (asked) w->s->period = asked; /* the period asked for, which the trace records */
+    if (w->cpu_period) w->s->period = w->cpu_period; /* the period asked for, which the trace records */
     else if (weight) w->s->period = gcd(w->s->period, weight);
-    if (table_add(w->s, ev->stack, w->ti, w->task, w->task_ptr, w->region_name, 1, weight) != 0) w->err = -ENOMEM;
+    add(w, p, ev->stack, ti, p->task, p->task_ptr ? p->task_ptr->type : NULL, p->region_name, 1, weight);
   } else if (kind == w->k_region_begin) {
-    if (!grow((void **)&w->reg, &w->capreg, w->nreg + 1, sizeof *w->reg)) {
+    if (!grow((void **)&p->reg, &p->capreg, p->nreg + 1, sizeof *p->reg)) {
       w->err = -ENOMEM;
       return;
     }
     region r = {ev->field[0], ev->field[1], NULL, false, false};
     if (r.task) /* most regions belong to the task this thread is already in */
-      r.tk = r.task == w->task ? w->task_ptr : task_get(&w->tasks, w->t, r.task);
+      r.tk = r.task == p->task ? p->task_ptr : task_get(&w->tasks, r.task);
     if (o->region) {
-      const char *name = et_trace_string(w->t, r.name);
+      const char *name = et_trace_string(t, r.name);
       r.match = name && strcmp(name, o->region) == 0;
       if (r.match) w->s->region_seen = true;
     }
-    if (o->min_duration && w->rnext < w->nrend) {
-      uint64_t end = w->rend[w->rnext];
+    if (o->min_duration && p->rnext < p->nrend) {
+      uint64_t end = p->rend[p->rnext];
       r.longer = end >= ev->time && end - ev->time >= o->min_duration;
     }
-    w->rnext++;
-    w->reg[w->nreg++] = r;
-    ctx_eval(w);
+    p->rnext++;
+    p->reg[p->nreg++] = r;
+    ctx_eval(w, p);
   } else if (kind == w->k_region_end) {
-    size_t i = region_closed(w->reg, w->nreg, ev->field[0], ev->field[1]);
+    size_t i = region_closed(p->reg, p->nreg, ev->field[0], ev->field[1]);
     if (i == SIZE_MAX) return;
-    w->nreg = i;
-    ctx_eval(w);
+    p->nreg = i;
+    ctx_eval(w, p);
   } else if (kind == w->k_task_begin) {
-    const et_task *tk = next_task(w, ev->field[0]);
-    uint64_t end = tk ? tk->end : UINT64_MAX;
-    if (end < ev->time) return;
-    if (!grow((void **)&w->own, &w->capown, w->nown + 1, sizeof *w->own)) {
+    const char *type = et_trace_string(t, ev->field[2]);
+    tinfo *tk = task_put(&w->tasks, &(tinfo){ev->field[0], ev->field[1], ev->time, UINT64_MAX, type ? type : "", ti});
+    if (!tk) {
+      if (ev->field[0] != 0 && ev->field[0] != UINT64_MAX) w->err = -ENOMEM;
+      return;
+    }
+    if (tk->end < ev->time) return;
+    if (!grow((void **)&p->own, &p->capown, p->nown + 1, sizeof *p->own)) {
       w->err = -ENOMEM;
       return;
     }
-    w->own[w->nown++] = (owned){ev->field[0], end, tk};
-    ctx_eval(w);
+    p->own[p->nown++] = (owned){ev->field[0], tk->end};
+    ctx_eval(w, p);
   } else if (kind == w->k_task_end) {
+    tinfo *tk = task_get(&w->tasks, ev->field[0]);
+    if (tk && tk->end == UINT64_MAX) tk->end = ev->time;
     size_t j = 0;
-    for (size_t i = 0; i < w->nown; i++)
-      if (w->own[i].id != ev->field[0]) w->own[j++] = w->own[i];
-    if (j == w->nown) return;
-    w->nown = j;
-    ctx_eval(w);
+    for (size_t i = 0; i < p->nown; i++)
+      if (p->own[i].id != ev->field[0]) p->own[j++] = p->own[i];
+    if (j != p->nown) {
+      p->nown = j;
+      ctx_eval(w, p);
+    } else if (tk && tk->owner != ti && tk->owner < w->nth) {
+      /* It ends on another thread: its own thread's context changes then. */
+      pth *q = &w->th[tk->owner];
+      for (size_t i = 0; i < q->nown; i++)
+        if (q->own[i].id == ev->field[0] && q->own[i].end > ev->time) q->own[i].end = ev->time;
+    }
   }
 }
 
-static int walk_thread(walker *w, uint32_t ti) {
-  const et_thread_info *th = et_trace_thread(w->t, ti);
-  w->ti = ti;
-  w->nsp = et_trace_spans(w->t, ti, &w->sp);
-  w->k = 0;
-  w->last = th->last;
-  w->at = w->nsp ? w->sp[0].start : th->first;
-  memset(w->sig, 0, sizeof w->sig);
-  enter_span(w);
-  w->nreg = w->nown = w->rnext = 0;
-  w->task_next = w->task_group[ti];
-  if (w->o->min_duration && regions_prepass(w) != 0) return -ENOMEM;
-  ctx_eval(w);
-
-  et_cursor c;
-  et_event ev;
-  et_cursor_init(&c, w->t, ti);
-  while (!w->err && et_cursor_next(&c, &ev)) {
-    advance(w, ev.time);
-    handle_event(w, &ev);
-    if ((++w->done & 0xffff) == 0) show_progress(w, false);
-  }
-  advance(w, w->last);
+static int on_event(void *arg, const et_trace *t, size_t ti, const et_event *ev) {
+  walker *w = arg;
+  pth *p = thread_state(w, t, ti);
+  if (!p) return w->err;
+  advance(w, p, (uint32_t)ti, ev->time);
+  handle_event(w, t, p, (uint32_t)ti, ev);
+  if ((++w->done & 0xffff) == 0) show_progress(w, false);
   return w->err;
 }
 
-int et__pp_collect(const et_trace *t, const et__pp_options *o, et__pp_samples *s) {
+/* Whether span k continues a wait that a nested one interrupted. */
+static void enter_span(pth *p) {
+  const et_span *sp = &p->cur;
+  p->counted = false;
+  p->cont = false;
+  if (sp->state == ET_STATE_RUNNING || sp->state == ET_STATE_GC || sp->state >= ET_STATE_COUNT) {
+    memset(p->sig, 0, sizeof p->sig);
+    return;
+  }
+  if (sp->state == ET_STATE_RUNNABLE) return;
+  wait_sig *g = &p->sig[sp->state];
+  p->cont = g->valid && g->reason == sp->reason && g->stack == sp->stack;
+  *g = (wait_sig){true, sp->reason, sp->stack};
+}
+
+/* The mutex profile's waiting stretches: charged to the wake's stack if
+ * the next span is the RUNNABLE one a wake began, else dropped. */
+static void settle_pieces(walker *w, pth *p, uint32_t ti, const et_span *next) {
+  if (next && next->state == ET_STATE_RUNNABLE)
+    for (size_t i = 0; i < p->npc; i++)
+      add(w, p, next->stack, ti, p->pc[i].task, p->pc[i].type, p->pc[i].region, p->pc[i].count, p->pc[i].value);
+  p->npc = 0;
+}
+
+static int on_span(void *arg, const et_trace *t, size_t ti, const et_span *sp) {
+  walker *w = arg;
+  pth *p = thread_state(w, t, ti);
+  if (!p) return w->err;
+  advance(w, p, (uint32_t)ti, sp->start);
+  if (p->npc || (p->has_cur && is_lock_wait(&p->cur))) settle_pieces(w, p, (uint32_t)ti, sp);
+  if (!p->has_cur) p->at = sp->start;
+  p->cur = *sp;
+  p->has_cur = true;
+  enter_span(p);
+  return w->err;
+}
+
+static int on_thread_end(void *arg, const et_trace *t, size_t ti, uint64_t last) {
+  walker *w = arg;
+  pth *p = thread_state(w, t, ti);
+  if (!p) return w->err;
+  advance(w, p, (uint32_t)ti, last);
+  settle_pieces(w, p, (uint32_t)ti, NULL);
+  pth_free(p);
+  return w->err;
+}
+
+
+/* Keeps only the samples of threads that --thread names. */
+static void keep_thread(et__pp_samples *s, const et_trace *t, const char *want) {
+  et__pp_samples kept = {0};
+  kept.period = s->period;
+  kept.region_seen = s->region_seen;
+  for (size_t i = 0; i < s->cap; i++) {
+    const et__pp_sample *e = &s->slot[i];
+    if (e->stack == FREE_SLOT || !et__pp_thread_matches(et_trace_thread(t, e->thread), want)) continue;
+    if (table_add(&kept, e->stack, e->thread, e->task, e->task_type, e->region, e->count, e->value) != 0) {
+      et__pp_samples_free(&kept);
+      return; /* out of memory: keep all rather than lose the profile (-ENOMEM below) */
+    }
+  }
+  et__pp_samples_free(s);
+  *s = kept;
+}
+
+int et__pp_collect(const char *path, const et__pp_options *o, et__pp_samples *s, et_trace **out, int *load_err) {
   walker w;
   memset(&w, 0, sizeof w);
-  w.t = t;
   w.o = o;
   w.s = s;
-  const et_trace_info *info = et_trace_get_info(t);
-  w.trace_end = info->duration_ns;
-  w.total = info->events;
-  w.k_region_begin = et_trace_kind_by_name(t, "region_begin");
-  w.k_region_end = et_trace_kind_by_name(t, "region_end");
-  w.k_task_begin = et_trace_kind_by_name(t, "task_begin");
-  w.k_task_end = et_trace_kind_by_name(t, "task_end");
-  w.k_cpu = et_trace_kind_by_name(t, "cpu_sample");
+  /* The frequent kinds that only change states come as spans: skip their
+   * events (wire numbers never change; other kinds are looked up by name). */
+  unsigned char kinds[256];
+  memset(kinds, 1, sizeof kinds);
+  kinds[ET_EV_BLOCK_BEGIN] = kinds[ET_EV_BLOCK_END] = kinds[ET_EV_WAKE] = 0;
+  kinds[ET_EV_SYSCALL_BEGIN] = kinds[ET_EV_SYSCALL_END] = 0;
+  et_walk_handlers handlers = {on_event, on_span, on_thread_end, kinds};
+  *out = NULL;
+  *load_err = 0;
   clock_gettime(CLOCK_MONOTONIC, &w.shown);
-  size_t n = et_trace_thread_count(t);
-  int err = task_groups(&w) ? 0 : -ENOMEM;
-  for (size_t i = 0; !err && i < n; i++) {
-    const et_thread_info *th = et_trace_thread(t, i);
-    if (!et__pp_thread_matches(th, o->thread)) {
-      w.done += th->events;
-      continue;
+  et_trace *t = NULL;
+  int err;
+  if (o->min_duration) {
+    /* How long tasks and regions last must be known when they begin. */
+    err = et_trace_open(path, &t);
+    if (err) {
+      *load_err = err;
+      return err;
     }
-    err = walk_thread(&w, (uint32_t)i);
+    const et_trace_info *info = et_trace_get_info(t);
+    w.trace_end = info->duration_ns;
+    w.total = info->events;
+    err = setup(&w, t);
+    for (size_t i = 0; !err && i < et_trace_task_count(t); i++) {
+      const et_task *tk = et_trace_task(t, i);
+      uint64_t owner = 0;
+      for (size_t k = 0; k < w.nth; k++)
+        if (et_trace_thread(t, k)->tid == tk->tid) owner = k;
+      if (!task_put(&w.tasks, &(tinfo){tk->id, tk->parent, tk->begin, tk->end, tk->type, (uint32_t)owner}) &&
+          tk->id != 0 && tk->id != UINT64_MAX)
+        err = -ENOMEM;
+    }
+    for (size_t i = 0; !err && i < w.nth; i++) err = regions_prepass(&w, t, i);
+    if (!err) err = et_trace_walk(t, &handlers, &w);
+  } else {
+    err = et_trace_open_walk(path, &handlers, &w, &t);
+    if (err && !w.err) {
+      *load_err = err;
+      et_trace_close(t);
+      t = NULL;
+    }
   }
   show_progress(&w, true);
-  free(w.tasks.slot);
-  free(w.task_group);
-  if (!err && w.tasks.failed) err = -ENOMEM;
-  free(w.reg);
-  free(w.own);
-  free(w.rend);
+  if (!err && w.err) err = w.err;
+  if (w.th)
+    for (size_t i = 0; i < w.nth; i++) pth_free(&w.th[i]);
+  free(w.th);
+  task_map_free(&w.tasks);
+  if (!err && o->thread) keep_thread(s, t, o->thread);
+  *out = t;
   return err;
 }

@@ -1,10 +1,10 @@
 /* The pprof converter's internal interface.
  *
  * `exectrace pprof` turns a loaded trace into one gzipped profile.proto in
- * three steps, one file each: collect.c walks every thread once (its state
- * spans and its events through a cursor, side by side), applies the filters
- * and adds each wait or CPU sample to a table of samples keyed by stack and
- * labels; symbolize.c names the addresses with elfutils' libdwfl; encode.c
+ * three steps, one file each: collect.c loads the trace in one walk (every
+ * event and every state span, in time order, none of them kept), applies
+ * the filters and adds each wait or CPU sample to a table of samples keyed
+ * by stack and labels; symbolize.c names the addresses with elfutils' libdwfl; encode.c
  * writes the protobuf by hand and gzips it.  options.c names the types and
  * parses durations; cmd_pprof.c is the command line.
  */
@@ -73,9 +73,11 @@ typedef struct et__pp_samples {
   bool region_seen;    /* a region named as --region asks was met */
 } et__pp_samples;
 
-/* Walks the trace and fills s (zeroed by the caller) with the samples of
- * o->type that pass o's filters.  Returns 0 or -ENOMEM. */
-int et__pp_collect(const et_trace *t, const et__pp_options *o, et__pp_samples *s);
+/* Loads the trace at path in one walk and fills s (zeroed by the caller)
+ * with the samples of o->type that pass o's filters; *out is the trace
+ * (without spans), for the caller to close.  Returns 0, or a negative
+ * error: when the trace could not be loaded, *load_err holds it too. */
+int et__pp_collect(const char *path, const et__pp_options *o, et__pp_samples *s, et_trace **out, int *load_err);
 
 /* True if thread th is the one --thread names (its tid or its name). */
 bool et__pp_thread_matches(const et_thread_info *th, const char *want);

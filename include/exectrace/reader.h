@@ -176,6 +176,33 @@ ET_EXPORT bool et_cursor_next(et_cursor *c, et_event *ev);
  * returns fn's value if it is non-zero. */
 ET_EXPORT int et_trace_for_each(const et_trace *t, int (*fn)(void *arg, const et_event *ev), void *arg);
 
+/* The walk: every event of every thread in time order (ties: by thread
+ * index), and each thread's state spans as the model derives them, without
+ * storing either.  A thread's span comes once it is final, after the
+ * thread's events before its start; thread_end says when its last span ends
+ * (its last event).  Any handler may be NULL; a non-zero return stops the
+ * walk and is returned.  kinds, when not NULL, says which event kinds
+ * (kinds[kind] != 0) reach event(): a handler that needs a few kinds saves
+ * a call per event. */
+typedef struct et_walk_handlers {
+  int (*event)(void *arg, const et_trace *t, size_t thread, const et_event *ev);
+  int (*span)(void *arg, const et_trace *t, size_t thread, const et_span *span);
+  int (*thread_end)(void *arg, const et_trace *t, size_t thread, uint64_t last);
+  const unsigned char *kinds; /* 256 entries, or NULL for every kind */
+} et_walk_handlers;
+
+/* Walks a loaded trace again. */
+ET_EXPORT int et_trace_walk(const et_trace *t, const et_walk_handlers *h, void *arg);
+
+/* Loads a trace as et_trace_open does, handing the events and spans to h
+ * during the load's own walk instead of keeping the spans: one pass, and
+ * memory that does not grow with the events.  While it runs, the trace's
+ * strings, stacks, mappings, catalogue and clock are available (the
+ * thread's argument indexes et_trace_thread), but threads' names and
+ * counts, tasks and the info's totals are final only once it returns.
+ * Afterwards *out is the model without spans (et_trace_spans gives none). */
+ET_EXPORT int et_trace_open_walk(const char *path, const et_walk_handlers *h, void *arg, et_trace **out);
+
 /* Streaming: events in file order (each thread's in time order), with
  * strings, stacks and clock known so far available through t. */
 typedef struct et_stream_handlers {

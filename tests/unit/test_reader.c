@@ -14,24 +14,8 @@
 
 #include "../../events/catalog.h"
 #include "../../events/wire.h"
+#include "handtrace.h"
 #include "tap.h"
-
-typedef struct out {
-  uint8_t buf[1 << 16];
-  size_t len;
-} out;
-
-static void put(out *o, const void *p, size_t n) {
-  memcpy(o->buf + o->len, p, n);
-  o->len += n;
-}
-
-static void chunk(out *o, unsigned type, const uint8_t *payload, size_t n) {
-  uint8_t h[ET_CHUNK_HEADER_LEN];
-  et__chunk_header(h, type, (uint32_t)n, (uint32_t)crc32(0L, payload, (uInt)n));
-  put(o, h, sizeof h);
-  put(o, payload, n);
-}
 
 static void file_header(out *o, unsigned version, unsigned min_reader) {
   uint8_t h[ET_FILE_HEADER_LEN];
