@@ -463,11 +463,19 @@ int et__walk(et_trace *t, bool build, bool store, const et_walk_handlers *h, voi
   while (w.hn > 0 && !w.stop) {
     size_t i = w.heap[0].idx;
     wthr *x = &w.th[i];
-    const et_event *ev = &x->evs[x->nx];
-    if (w.npw && w.pw[w.pwfirst].time < ev->time) wakes_before(&w, ev->time);
-    x->nx ^= 1;
-    x->have = et__merged_next(&x->it, &x->evs[x->nx]);
-    process(&w, i, ev);
+    /* The thread on top runs until its next event comes after the next
+     * thread's, without touching the heap in between. */
+    struct hent next = {UINT64_MAX, SIZE_MAX};
+    if (w.hn > 1) next = w.heap[1];
+    if (w.hn > 2 && before(&w.heap[2], &next)) next = w.heap[2];
+    const et_event *ev;
+    do {
+      ev = &x->evs[x->nx];
+      if (w.npw && w.pw[w.pwfirst].time < ev->time) wakes_before(&w, ev->time);
+      x->nx ^= 1;
+      x->have = et__merged_next(&x->it, &x->evs[x->nx]);
+      process(&w, i, ev);
+    } while (x->have && !w.stop && before(&(struct hent){x->evs[x->nx].time, i}, &next));
     if (x->have) {
       w.heap[0].time = x->evs[x->nx].time;
       sift_down(&w);
