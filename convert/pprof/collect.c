@@ -218,6 +218,7 @@ typedef struct piece {
 
 typedef struct pth {
   bool started, has_cur, counted, cont;
+  bool want; /* the profile counts time in the current span */
   et_span cur;
   uint64_t at;
   wait_sig sig[ET_STATE_COUNT];
@@ -348,28 +349,29 @@ static void add(walker *w, pth *p, uint32_t stack, uint32_t thread, uint64_t tas
 }
 
 /* Charges [a, b) of thread ti's current span, if the type, the window and the filters want it. */
+/* Whether the profile type counts time in span sp. */
+static bool wants(int type, const et_span *sp) {
+  switch (type) {
+    case ET__PP_SYNC: return sp->state == ET_STATE_BLOCKED && reason_is_sync(sp->reason);
+    case ET__PP_NET:
+      return (sp->state == ET_STATE_BLOCKED && (sp->reason == ET_REASON_NET || sp->reason == ET_REASON_POLL)) ||
+             (sp->state == ET_STATE_SYSCALL && sp->reason == ET_FDCLASS_SOCKET);
+    case ET__PP_SYSCALL: return sp->state == ET_STATE_SYSCALL;
+    case ET__PP_SCHED: return sp->state == ET_STATE_RUNNABLE;
+    case ET__PP_BLOCK: /* every wait, and what net counts: block covers sync and net */
+      return sp->state == ET_STATE_BLOCKED || (sp->state == ET_STATE_SYSCALL && sp->reason == ET_FDCLASS_SOCKET);
+    case ET__PP_MUTEX: return is_lock_wait(sp);
+    default: return false;
+  }
+}
+
 static void charge(walker *w, pth *p, uint32_t ti, uint64_t a, uint64_t b) {
   const et__pp_options *o = w->o;
+  if (!p->want) return;
   if (a < o->from) a = o->from;
   if (b > o->to) b = o->to;
   if (b <= a || !p->pass) return;
   const et_span *sp = &p->cur;
-  bool want = false;
-  switch (o->type) {
-    case ET__PP_SYNC: want = sp->state == ET_STATE_BLOCKED && reason_is_sync(sp->reason); break;
-    case ET__PP_NET:
-      want = (sp->state == ET_STATE_BLOCKED && (sp->reason == ET_REASON_NET || sp->reason == ET_REASON_POLL)) ||
-             (sp->state == ET_STATE_SYSCALL && sp->reason == ET_FDCLASS_SOCKET);
-      break;
-    case ET__PP_SYSCALL: want = sp->state == ET_STATE_SYSCALL; break;
-    case ET__PP_SCHED: want = sp->state == ET_STATE_RUNNABLE; break;
-    case ET__PP_BLOCK: /* every wait, and what net counts: block covers sync and net */
-      want = sp->state == ET_STATE_BLOCKED || (sp->state == ET_STATE_SYSCALL && sp->reason == ET_FDCLASS_SOCKET);
-      break;
-    case ET__PP_MUTEX: want = is_lock_wait(sp); break;
-    default: break;
-  }
-  if (!want) return;
   uint64_t count = !p->counted && !p->cont ? 1 : 0;
   p->counted = true;
   const char *type = p->task_ptr ? p->task_ptr->type : NULL;
@@ -626,11 +628,12 @@ static int on_span(void *arg, const et_trace *t, size_t ti, const et_span *sp) {
   walker *w = arg;
   pth *p = thread_state(w, t, ti);
   if (!p) return w->err;
-  advance(w, p, (uint32_t)ti, sp->start);
-  if (p->npc || (p->has_cur && is_lock_wait(&p->cur))) settle_pieces(w, p, (uint32_t)ti, sp);
-  if (!p->has_cur) p->at = sp->start;
+  if (p->want || p->nown) advance(w, p, (uint32_t)ti, sp->start);
+  else if (sp->start > p->at) p->at = sp->start; /* nothing to charge up to here */
+  if (p->npc) settle_pieces(w, p, (uint32_t)ti, sp);
   p->cur = *sp;
   p->has_cur = true;
+  p->want = wants(w->o->type, sp);
   enter_span(p);
   return w->err;
 }
