@@ -15,6 +15,7 @@
  * Usage: bench_tracer [ROUNDS]   (default 11).  Exit status is 0 even when a
  * target is missed; each target prints PASS or MISS.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -34,8 +35,8 @@
 #define N_STACK 1000000L  /* region begins with a stack per round */
 #define N_WARM 20000L
 #define STACK_FRAMES 16
-#define SCALE_ROUNDS 7
-#define SCALE_MAX_TRIES 30 /* at most BENCH_MAX_ROWS */
+#define SCALE_ROUNDS 15
+#define SCALE_MAX_TRIES 45 /* at most BENCH_MAX_ROWS */
 #define SCALE_RUN_MS 150L
 #define SCALE_BATCH 1024
 #define SCALE_WARM 1000L
@@ -207,11 +208,40 @@ static void *scale_thread(void *p) {
   return NULL;
 }
 
+/* CPU seconds used so far by this process's thread named exectrace-wr (the
+ * tracer's writer), from /proc/self/task/TID/schedstat; 0 if there is none. */
+static double writer_cpu_s(void) {
+  DIR *d = opendir("/proc/self/task");
+  if (!d) return 0;
+  double s = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char path[300], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    bool writer = fgets(comm, sizeof comm, f) && strncmp(comm, "exectrace-wr", 12) == 0;
+    fclose(f);
+    if (!writer) continue;
+    snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
+    unsigned long long ns = 0;
+    if ((f = fopen(path, "r"))) {
+      if (fscanf(f, "%llu", &ns) != 1) ns = 0;
+      fclose(f);
+    }
+    s = (double)ns / 1e9;
+  }
+  closedir(d);
+  return s;
+}
+
 /* Events per second with n threads emitting at once; *busy gets their CPU
- * time over the wall time (1.0 per thread when nothing else ran).  With
+ * time over the wall time (1.0 per thread when nothing else ran), *writer
+ * the tracer's writer thread's CPU time over the same wall time.  With
  * bare, the threads read the clock twice instead of emitting two events
  * and nothing is recorded: what the machine itself allows. */
-static double scale_run(int n, bool bare, double *busy, bool *ok) {
+static double scale_run(int n, bool bare, double *busy, double *writer, bool *ok) {
   char path[512];
   trace_path(path, sizeof path, "scale");
   if (!bare && start(path, ET_STACKS_DEFAULT, 0, SCALE_BUFFER) != 0) exit(1);
@@ -225,8 +255,10 @@ static double scale_run(int n, bool bare, double *busy, bool *ok) {
     pthread_create(&th[i], NULL, scale_thread, &a[i]);
   }
   pthread_barrier_wait(&barrier);
+  double w0 = bare ? 0 : writer_cpu_s(), wt0 = (double)bench_now_ns() / 1e9;
   struct timespec d = {0, SCALE_RUN_MS * 1000000L};
   nanosleep(&d, NULL);
+  double w1 = bare ? 0 : writer_cpu_s(), wt1 = (double)bench_now_ns() / 1e9;
   atomic_store(&stop, 1);
   for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
   pthread_barrier_destroy(&barrier);
@@ -247,6 +279,7 @@ static double scale_run(int n, bool bare, double *busy, bool *ok) {
   }
   double wall = (double)(t1 - t0) / 1e9;
   *busy = cpu / wall;
+  *writer = wt1 > wt0 ? (w1 - w0) / (wt1 - wt0) : 0;
   return 2.0 * (double)pairs / wall;
 }
 
@@ -420,25 +453,25 @@ int main(int argc, char **argv) {
 
   /* Two threads need both cores, so the same care; each try also measures
    * how a bare clock-read loop scales, the machine's own ceiling. */
-  enum { S1, S2, RATIO, BUSY1, BUSY2, BARE1, BARE2, BARE_RATIO, S_OTHERS, SCOLS };
+  enum { S1, S2, RATIO, BUSY1, BUSY2, WR1, WR2, BARE1, BARE2, BARE_RATIO, S_OTHERS, SCOLS };
   static bench_rows sr;
   while (sr.clean < SCALE_ROUNDS && sr.tries < SCALE_MAX_TRIES) {
     double row[SCOLS], unused;
     bench_cpu c0 = bench_cpu_now();
     for (int k = 0; k < 4; k++) {
       int step = sr.tries % 2 ? 3 - k : k; /* interleaved, order alternating between tries */
-      if (step == 0) row[S1] = scale_run(1, false, &row[BUSY1], &ok);
-      if (step == 1) row[S2] = scale_run(2, false, &row[BUSY2], &ok);
-      if (step == 2) row[BARE1] = scale_run(1, true, &unused, &ok);
-      if (step == 3) row[BARE2] = scale_run(2, true, &unused, &ok);
+      if (step == 0) row[S1] = scale_run(1, false, &row[BUSY1], &row[WR1], &ok);
+      if (step == 1) row[S2] = scale_run(2, false, &row[BUSY2], &row[WR2], &ok);
+      if (step == 2) row[BARE1] = scale_run(1, true, &unused, &unused, &ok);
+      if (step == 3) row[BARE2] = scale_run(2, true, &unused, &unused, &ok);
     }
     row[S_OTHERS] = bench_cpu_others(c0, bench_cpu_now());
     row[RATIO] = row[S2] / row[S1];
     row[BARE_RATIO] = row[BARE2] / row[BARE1];
     bool quiet = row[S_OTHERS] <= BENCH_QUIET_CPUS;
-    fprintf(stderr, "scale %d: 1 thread %.1f M/s (busy %.2f), 2 threads %.1f M/s (busy %.2f), "
-                    "ratio %.2f; bare rdtsc ratio %.2f; others %.2f CPUs%s\n",
-            sr.tries, row[S1] / 1e6, row[BUSY1], row[S2] / 1e6, row[BUSY2], row[RATIO],
+    fprintf(stderr, "scale %d: 1 thread %.1f M/s (busy %.2f, writer %.3f), 2 threads %.1f M/s (busy %.2f, "
+                    "writer %.3f), ratio %.2f; bare rdtsc ratio %.2f; others %.2f CPUs%s\n",
+            sr.tries, row[S1] / 1e6, row[BUSY1], row[WR1], row[S2] / 1e6, row[BUSY2], row[WR2], row[RATIO],
             row[BARE_RATIO], row[S_OTHERS], quiet ? "" : " (not clean)");
     bench_rows_add(&sr, row, SCOLS, quiet);
   }
@@ -446,6 +479,7 @@ int main(int argc, char **argv) {
   double q_s = bench_rows_median(&sr, RATIO), q_bare = bench_rows_median(&sr, BARE_RATIO);
   double m_b1 = bench_rows_median(&sr, BUSY1), m_b2 = bench_rows_median(&sr, BUSY2);
   double s_oth = bench_rows_median(&sr, S_OTHERS);
+  double m_w1 = bench_rows_median(&sr, WR1), m_w2 = bench_rows_median(&sr, WR2);
 
   char *details = NULL;
   size_t details_len = 0;
@@ -467,10 +501,11 @@ int main(int argc, char **argv) {
          q_stk, bench_result(pass_stk));
   printf("events_per_s_1thread=%.0f\nevents_per_s_2threads=%.0f\nscaling_ratio=%.3f\n"
          "scaling_bare_rdtsc_ratio=%.3f\n"
-         "scaling_busy_1thread=%.2f\nscaling_busy_2threads=%.2f\nscaling_other_cpus=%.2f\n"
+         "scaling_busy_1thread=%.2f\nscaling_busy_2threads=%.2f\n"
+         "scaling_writer_1thread=%.3f\nscaling_writer_2threads=%.3f\nscaling_other_cpus=%.2f\n"
          "scaling_pairs=%d\nscaling_pairs_tried=%d\nscaling_clean=%s\n"
          "scaling_target=1.8\nscaling_result=%s\n",
-         m_s1, m_s2, q_s, q_bare, m_b1, m_b2, s_oth, bench_rows_used(&sr), sr.tries,
+         m_s1, m_s2, q_s, q_bare, m_b1, m_b2, m_w1, m_w2, s_oth, bench_rows_used(&sr), sr.tries,
          bench_rows_clean(&sr) ? "yes" : "no", bench_result(pass_s));
   printf("mixed_bytes_per_event=%.3f\nmixed_target=8\nmixed_result=%s\n", mx.bytes_per_event,
          bench_result(pass_mx));
@@ -498,8 +533,8 @@ int main(int argc, char **argv) {
          bench_rows_used(&rr), rr.tries, m_oth,
          bench_rows_clean(&rr) ? "" : " -- NOT CLEAN: the machine was busy");
   printf("scaling: medians of %d tries (%d run); emitting threads' CPU share %.2f (1 thread), "
-         "%.2f (2 threads);\nother processes used %.2f CPUs meanwhile%s\n",
-         bench_rows_used(&sr), sr.tries, m_b1, m_b2, s_oth,
+         "%.2f (2 threads);\nthe writer thread's %.3f and %.3f; other processes used %.2f CPUs meanwhile%s\n",
+         bench_rows_used(&sr), sr.tries, m_b1, m_b2, m_w1, m_w2, s_oth,
          bench_rows_clean(&sr) ? "" : " -- NOT CLEAN: the machine was busy");
   return 0;
 }
