@@ -201,7 +201,7 @@ static int open_file(const char *path, const et_walk_handlers *h, void *arg, et_
 int et_trace_open(const char *path, et_trace **out) { return open_file(path, NULL, NULL, out); }
 
 int et_trace_open_walk(const char *path, const et_walk_handlers *h, void *arg, et_trace **out) {
-  static const et_walk_handlers none = {NULL, NULL, NULL, NULL};
+  static const et_walk_handlers none = {NULL, NULL, NULL, NULL, 0};
   return open_file(path, h ? h : &none, arg, out);
 }
 

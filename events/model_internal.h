@@ -20,7 +20,7 @@
 #define ET_MAX_WARNINGS 200
 
 /* Grows a vector (p, n, cap) to hold one more element; false on OOM. */
-#define ET_VEC_GROW(p, n, cap) et__vec_grow((void **)&(p), &(cap), (n) + 1, sizeof *(p))
+#define ET_VEC_GROW(p, n, cap) ((n) < (cap) || et__vec_grow((void **)&(p), &(cap), (n) + 1, sizeof *(p)))
 bool et__vec_grow(void **p, size_t *cap, size_t need, size_t elem);
 
 /* One EVENTS chunk's payload, as found in the input. */

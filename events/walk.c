@@ -55,6 +55,7 @@ typedef struct wthr {
   uint64_t serial;
   et_span done, pend; /* the last span handed out; the one that may still change */
   bool has_done, has_pend;
+  bool gave_wanted; /* the last span handed out was one span_states asks for */
 } wthr;
 
 /* A wait that an object wake may end. */
@@ -88,6 +89,7 @@ typedef struct walker {
   } *heap; /* threads by their next event's (time, index) */
   size_t hn;
   et__u64map objs; /* object -> index in heaps */
+  uint64_t last_obj, last_heap; /* the last object looked up (0: none) */
   oheap *heaps;
   size_t nheaps, capheaps;
   pwake *pw;
@@ -113,23 +115,29 @@ static void deliver(walker *w, size_t ti, const et_span *s) {
     if (ET_VEC_GROW(mt->spans, mt->nspans, mt->capspans)) mt->spans[mt->nspans++] = *s;
     else w->oom = true;
   }
-  if (w->h && w->h->span && !w->stop) w->stop = w->h->span(w->arg, w->t, ti, s);
+  if (w->h && w->h->span && !w->stop) {
+    unsigned mask = w->h->span_states;
+    bool wanted = !mask || (mask >> s->state & 1u);
+    if (wanted || x->gave_wanted) w->stop = w->h->span(w->arg, w->t, ti, s);
+    x->gave_wanted = wanted;
+  }
 }
 
-static void set_span(walker *w, size_t ti, uint64_t time, uint8_t state, uint8_t reason, uint32_t stack) {
+static void set_span(walker *w, size_t ti, uint64_t time, uint8_t state, uint8_t reason, uint32_t stack,
+                     uint16_t flags) {
   wthr *x = &w->th[ti];
   if (x->has_pend) {
     if (same(&x->pend, state, reason, stack)) return;
     if (x->pend.start == time) { /* changed again at once: replace, or fold back */
       if (x->has_done && same(&x->done, state, reason, stack)) x->has_pend = false;
-      else x->pend = (et_span){time, stack, state, reason, 0};
+      else x->pend = (et_span){time, stack, state, reason, flags};
       return;
     }
     deliver(w, ti, &x->pend);
   } else if (x->has_done && same(&x->done, state, reason, stack)) {
     return;
   }
-  x->pend = (et_span){time, stack, state, reason, 0};
+  x->pend = (et_span){time, stack, state, reason, flags};
   x->has_pend = true;
 }
 
@@ -139,17 +147,21 @@ static bool paused_by_other(const walker *w, uint64_t tid) {
   return false;
 }
 
-/* Hands out thread ti's state from time on, as its stack says. */
-static void show(walker *w, size_t ti, uint64_t time) {
+/* Hands out thread ti's state from time on, as its stack says; resumed:
+ * the top of the stack was there before a nested state popped. */
+static void show_as(walker *w, size_t ti, uint64_t time, bool resumed) {
   wthr *x = &w->th[ti];
   const wframe *f = &x->fr[x->depth - 1];
   if (f->state == ET_STATE_RUNNING)
-    set_span(w, ti, time, paused_by_other(w, w->t->threads[ti].info.tid) ? ET_STATE_GC : ET_STATE_RUNNING, 0, 0);
+    set_span(w, ti, time, w->nstw && paused_by_other(w, w->t->threads[ti].info.tid) ? ET_STATE_GC : ET_STATE_RUNNING,
+             0, 0, 0);
   else if (f->woken)
-    set_span(w, ti, time, ET_STATE_RUNNABLE, f->reason, f->wstack);
+    set_span(w, ti, time, ET_STATE_RUNNABLE, f->reason, f->wstack, 0);
   else
-    set_span(w, ti, time, f->state, f->reason, f->stack);
+    set_span(w, ti, time, f->state, f->reason, f->stack, resumed ? ET_SPAN_RESUMED : 0);
 }
+
+static void show(walker *w, size_t ti, uint64_t time) { show_as(w, ti, time, false); }
 
 /* ---- waits and wakes ---- */
 
@@ -238,11 +250,23 @@ static uint64_t wait_end(walker *w, wthr *x) {
   return UINT64_MAX;
 }
 
+/* The heap of waits on obj, if it has one. */
+static bool heap_of(walker *w, uint64_t obj, uint64_t *hi) {
+  if (obj == w->last_obj) {
+    *hi = w->last_heap;
+    return true;
+  }
+  if (!et__map_get(&w->objs, obj, hi)) return false;
+  w->last_obj = obj;
+  w->last_heap = *hi;
+  return true;
+}
+
 static void wait_begun(walker *w, size_t ti, uint64_t obj, uint64_t now) {
   if (obj == 0 || obj == UINT64_MAX) return;
   wthr *x = &w->th[ti];
   uint64_t hi;
-  if (!et__map_get(&w->objs, obj, &hi)) {
+  if (!heap_of(w, obj, &hi)) {
     if (!ET_VEC_GROW(w->heaps, w->nheaps, w->capheaps) || !et__map_put(&w->objs, obj, w->nheaps)) {
       w->oom = true;
       return;
@@ -270,7 +294,7 @@ static void apply_wake(walker *w, const pwake *k) {
     return;
   }
   uint64_t hi;
-  if (k->obj == 0 || !et__map_get(&w->objs, k->obj, &hi)) return;
+  if (k->obj == 0 || !heap_of(w, k->obj, &hi)) return;
   oheap *h = &w->heaps[hi];
   while (h->n) {
     wentry e = h->e[0];
@@ -345,7 +369,7 @@ static void process(walker *w, size_t ti, const et_event *ev) {
       uint8_t want = ev->kind == ET_EV_BLOCK_END ? ET_STATE_BLOCKED : ET_STATE_SYSCALL;
       if (x->depth < 2 || x->fr[x->depth - 1].state != want) break; /* began before the trace */
       x->depth--;
-      show(w, ti, ev->time);
+      show_as(w, ti, ev->time, true);
       break;
     }
     case ET_EV_WAKE:

@@ -20,7 +20,9 @@
  *
  * Contentions: each wait counts once, also when a nested wait splits it
  * (a BLOCKED span inside a system call leaves the call's SYSCALL span in two
- * pieces with the same stack) or the window or a context change cuts it.
+ * pieces; the walk marks the second ET_SPAN_RESUMED) or the window or a
+ * context change cuts it.  The walk hands out only the spans of the states
+ * the type counts, each with the span after it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -204,12 +206,6 @@ typedef struct owned {
   uint64_t id, end; /* a task begun on this thread; end: when it ends (UINT64_MAX: not yet known) */
 } owned;
 
-typedef struct wait_sig {
-  bool valid;
-  uint8_t reason;
-  uint32_t stack;
-} wait_sig;
-
 /* A stretch of a lock wait, waiting to learn the stack of the wake that ends it. */
 typedef struct piece {
   uint64_t task, region, count, value;
@@ -221,7 +217,6 @@ typedef struct pth {
   bool want; /* the profile counts time in the current span */
   et_span cur;
   uint64_t at;
-  wait_sig sig[ET_STATE_COUNT];
   region *reg;
   size_t nreg, capreg;
   owned *own;
@@ -600,19 +595,13 @@ static int on_event(void *arg, const et_trace *t, size_t ti, const et_event *ev)
   return w->err;
 }
 
-/* Whether span k continues a wait that a nested one interrupted. */
+/* A new span: nothing of it is counted yet; it continues a wait that a
+ * nested one interrupted if the walk says so (then it is the same wait and
+ * the same contention). */
 static void enter_span(pth *p) {
   const et_span *sp = &p->cur;
   p->counted = false;
-  p->cont = false;
-  if (sp->state == ET_STATE_RUNNING || sp->state == ET_STATE_GC || sp->state >= ET_STATE_COUNT) {
-    memset(p->sig, 0, sizeof p->sig);
-    return;
-  }
-  if (sp->state == ET_STATE_RUNNABLE) return;
-  wait_sig *g = &p->sig[sp->state];
-  p->cont = g->valid && g->reason == sp->reason && g->stack == sp->stack;
-  *g = (wait_sig){true, sp->reason, sp->stack};
+  p->cont = (sp->flags & ET_SPAN_RESUMED) && (sp->state == ET_STATE_BLOCKED || sp->state == ET_STATE_SYSCALL);
 }
 
 /* The mutex profile's waiting stretches: charged to the wake's stack if
@@ -677,7 +666,18 @@ int et__pp_collect(const char *path, const et__pp_options *o, et__pp_samples *s,
   memset(kinds, 1, sizeof kinds);
   kinds[ET_EV_BLOCK_BEGIN] = kinds[ET_EV_BLOCK_END] = kinds[ET_EV_WAKE] = 0;
   kinds[ET_EV_SYSCALL_BEGIN] = kinds[ET_EV_SYSCALL_END] = 0;
-  et_walk_handlers handlers = {on_event, on_span, on_thread_end, kinds};
+  /* Only the spans the type counts (and the span after each, which ends it). */
+  unsigned states = 1u << 0; /* cpu: none (no span has state 0) */
+  switch (o->type) {
+    case ET__PP_SYNC:
+    case ET__PP_MUTEX: states = 1u << ET_STATE_BLOCKED; break;
+    case ET__PP_NET:
+    case ET__PP_BLOCK: states = 1u << ET_STATE_BLOCKED | 1u << ET_STATE_SYSCALL; break;
+    case ET__PP_SYSCALL: states = 1u << ET_STATE_SYSCALL; break;
+    case ET__PP_SCHED: states = 1u << ET_STATE_RUNNABLE; break;
+    default: break;
+  }
+  et_walk_handlers handlers = {on_event, on_span, on_thread_end, kinds, states};
   *out = NULL;
   *load_err = 0;
   clock_gettime(CLOCK_MONOTONIC, &w.shown);

@@ -107,8 +107,12 @@ typedef struct et_span {
   uint32_t stack;
   uint8_t state;
   uint8_t reason;
-  uint16_t flags;
+  uint16_t flags; /* ET_SPAN_* */
 } et_span;
+
+/* The span continues a wait or system call that a nested one interrupted
+ * (the same wait: a profile counts it once). */
+#define ET_SPAN_RESUMED 1u
 
 typedef struct et_task {
   uint64_t id, parent;
@@ -182,13 +186,17 @@ ET_EXPORT int et_trace_for_each(const et_trace *t, int (*fn)(void *arg, const et
  * thread's events before its start; thread_end says when its last span ends
  * (its last event).  Any handler may be NULL; a non-zero return stops the
  * walk and is returned.  kinds, when not NULL, says which event kinds
- * (kinds[kind] != 0) reach event(): a handler that needs a few kinds saves
- * a call per event. */
+ * (kinds[kind] != 0) reach event(), and span_states which spans reach
+ * span(): a handler that needs a few saves a call for each of the others. */
 typedef struct et_walk_handlers {
   int (*event)(void *arg, const et_trace *t, size_t thread, const et_event *ev);
   int (*span)(void *arg, const et_trace *t, size_t thread, const et_span *span);
   int (*thread_end)(void *arg, const et_trace *t, size_t thread, uint64_t last);
   const unsigned char *kinds; /* 256 entries, or NULL for every kind */
+  /* Bit (1u << state) for each state whose spans span() needs, 0 for all:
+   * then only those spans come, each with the span that follows it (which
+   * says when it ends). */
+  unsigned span_states;
 } et_walk_handlers;
 
 /* Walks a loaded trace again. */

@@ -121,8 +121,9 @@ static const char *spans_of(const et_trace *t, uint64_t tid, char *buf, size_t c
     const et_span *sp;
     size_t n = et_trace_spans(t, i, &sp), len = 0;
     for (size_t k = 0; k < n && len < cap; k++)
-      len += (size_t)snprintf(buf + len, cap - len, "%s%s@%" PRIu64 "%s", k ? " " : "", et_state_name(sp[k].state),
-                              sp[k].start, sp[k].stack ? (sp[k].stack == 7 ? ":w7" : ":s") : "");
+      len += (size_t)snprintf(buf + len, cap - len, "%s%s@%" PRIu64 "%s%s", k ? " " : "", et_state_name(sp[k].state),
+                              sp[k].start, sp[k].stack ? (sp[k].stack == 7 ? ":w7" : ":s") : "",
+                              sp[k].flags & ET_SPAN_RESUMED ? "+r" : "");
   }
   return buf;
 }
@@ -228,6 +229,14 @@ int main(void) {
   block_end(&h, 1200, ET_REASON_SLEEP); /* zero length: folded away */
   plain(&h, ET_EV_THREAD_EXIT, 1300);
   thr_end(o, &h);
+  /* A wait that a nested system call interrupts, not woken: it resumes. */
+  thr_begin(&h, 19);
+  block_begin(&h, 100, ET_REASON_MUTEX, 0x400, 3);
+  syscall_begin(&h, 150, 4);
+  syscall_end(&h, 200);
+  block_end(&h, 300, ET_REASON_MUTEX);
+  plain(&h, ET_EV_THREAD_EXIT, 400);
+  thr_end(o, &h);
   end_trace(o);
 
   TAP_REQUIRE(et_trace_open_mem(o->buf, o->len, &t) == 0, "the hand-written trace loads");
@@ -243,11 +252,13 @@ int main(void) {
   is_str(spans_of(t, 18, buf, sizeof buf), "blocked@900 running@950 gc@1000 blocked@1050 running@1150",
          "running time under another thread's pause is GC; waiting time is not; zero-length waits fold");
   is_str(spans_of(t, 16, buf, sizeof buf), "running@200", "the pausing thread itself keeps running");
+  is_str(spans_of(t, 19, buf, sizeof buf), "blocked@100:s syscall@150:s blocked@200:s+r running@300",
+         "a wait interrupted by a nested system call resumes (flagged) when the call returns");
 
   /* The walk again, on the loaded model, and while loading from a file. */
   memset(g, 0, sizeof *g);
   g->ordered = true;
-  et_walk_handlers hs = {on_event, on_span, on_end, NULL};
+  et_walk_handlers hs = {on_event, on_span, on_end, NULL, 0};
   ok(et_trace_walk(t, &hs, g) == 0 && same_as_model(t, g),
      "et_trace_walk hands out every event in time order and exactly the model's spans");
   char path[] = "/tmp/et-test-walk-XXXXXX";
@@ -267,11 +278,24 @@ int main(void) {
   only[ET_EV_WAKE] = 1;
   memset(g, 0, sizeof *g);
   g->ordered = true;
-  et_walk_handlers hk = {on_event, NULL, NULL, only};
+  et_walk_handlers hk = {on_event, NULL, NULL, only, 0};
   int wr = et_trace_walk(t, &hk, g);
-  diag("walk %d events %" PRIu64 " wakes %" PRIu64, wr, g->events, et_trace_kind_count(t, ET_EV_WAKE));
   ok(wr == 0 && g->events == et_trace_kind_count(t, ET_EV_WAKE),
      "a kinds mask limits the events handed out (%" PRIu64 ")", g->events);
+  /* Only blocked spans, each with the span after it. */
+  memset(g, 0, sizeof *g);
+  g->ordered = true;
+  et_walk_handlers hb = {NULL, on_span, NULL, NULL, 1u << ET_STATE_BLOCKED};
+  bool as_model = et_trace_walk(t, &hb, g) == 0;
+  for (size_t i = 0; i < et_trace_thread_count(t) && as_model; i++) {
+    const et_span *sp;
+    size_t n = et_trace_spans(t, i, &sp), k = 0;
+    for (size_t j = 0; j < n; j++)
+      if (sp[j].state == ET_STATE_BLOCKED || (j > 0 && sp[j - 1].state == ET_STATE_BLOCKED))
+        as_model &= k < g->n[i] && memcmp(&sp[j], &g->sp[i][k++], sizeof *sp) == 0;
+    as_model &= k == g->n[i];
+  }
+  ok(as_model, "span_states hands out only the spans asked for, each with the one that ends it");
   unlink(path);
   et_trace_close(t);
   free(o);
