@@ -89,7 +89,8 @@ typedef struct walker {
   } *heap; /* threads by their next event's (time, index) */
   size_t hn;
   et__u64map objs; /* object -> index in heaps */
-  uint64_t last_obj, last_heap; /* the last object looked up (0: none) */
+  uint64_t last_obj[2], last_heap[2]; /* the last two objects looked up (0: none) */
+  uint64_t last_tid[2], last_ti[2];    /* the last two wake targets looked up */
   oheap *heaps;
   size_t nheaps, capheaps;
   pwake *pw;
@@ -252,13 +253,31 @@ static uint64_t wait_end(walker *w, wthr *x) {
 
 /* The heap of waits on obj, if it has one. */
 static bool heap_of(walker *w, uint64_t obj, uint64_t *hi) {
-  if (obj == w->last_obj) {
-    *hi = w->last_heap;
-    return true;
-  }
+  for (int i = 0; i < 2; i++)
+    if (obj == w->last_obj[i]) {
+      *hi = w->last_heap[i];
+      return true;
+    }
   if (!et__map_get(&w->objs, obj, hi)) return false;
-  w->last_obj = obj;
-  w->last_heap = *hi;
+  w->last_obj[1] = w->last_obj[0];
+  w->last_heap[1] = w->last_heap[0];
+  w->last_obj[0] = obj;
+  w->last_heap[0] = *hi;
+  return true;
+}
+
+/* The index of the thread with this tid, if the trace has one. */
+static bool thread_of(walker *w, uint64_t tid, uint64_t *ti) {
+  for (int i = 0; i < 2; i++)
+    if (tid == w->last_tid[i]) {
+      *ti = w->last_ti[i];
+      return true;
+    }
+  if (!et__map_get(&w->t->tid_index, tid, ti)) return false;
+  w->last_tid[1] = w->last_tid[0];
+  w->last_ti[1] = w->last_ti[0];
+  w->last_tid[0] = tid;
+  w->last_ti[0] = *ti;
   return true;
 }
 
@@ -283,7 +302,7 @@ static void wait_begun(walker *w, size_t ti, uint64_t obj, uint64_t now) {
 static void apply_wake(walker *w, const pwake *k) {
   if (k->target) {
     uint64_t ti;
-    if (!et__map_get(&w->t->tid_index, k->target, &ti) || ti >= w->n) return;
+    if (!thread_of(w, k->target, &ti) || ti >= w->n) return;
     wthr *x = &w->th[ti];
     if (x->finished || x->depth < 2) return;
     wframe *f = &x->fr[x->depth - 1];

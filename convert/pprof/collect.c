@@ -229,8 +229,8 @@ typedef struct pth {
   uint64_t task, region_name;
   const tinfo *task_ptr;
   bool pass;
-  /* the slot this thread added to last, while the table's size is memo_cap */
-  size_t memo, memo_cap;
+  /* the slots this thread added to last, while the table's size is memo_cap */
+  size_t memo[2], memo_cap;
 } pth;
 
 typedef struct walker {
@@ -325,21 +325,23 @@ static bool is_lock_wait(const et_span *sp) {
 static void add(walker *w, pth *p, uint32_t stack, uint32_t thread, uint64_t task, const char *type,
                 uint64_t region_id, uint64_t count, uint64_t value) {
   et__pp_samples *s = w->s;
-  if (p->memo_cap == s->cap && s->cap) { /* a thread adds to the same few samples again and again */
-    et__pp_sample *e = &s->slot[p->memo];
-    if (e->stack == (stack == FREE_SLOT ? 0 : stack) && e->thread == thread && e->task == task &&
-        e->region == region_id) {
-      e->count += count;
-      e->value += value;
-      return;
+  if (p->memo_cap == s->cap && s->cap) /* a thread adds to the same few samples again and again */
+    for (int i = 0; i < 2; i++) {
+      et__pp_sample *e = &s->slot[p->memo[i]];
+      if (e->stack == (stack == FREE_SLOT ? 0 : stack) && e->thread == thread && e->task == task &&
+          e->region == region_id) {
+        e->count += count;
+        e->value += value;
+        return;
+      }
     }
-  }
   size_t at;
   if (table_add_at(s, stack, thread, task, type, region_id, count, value, &at) != 0) {
     w->err = -ENOMEM;
     return;
   }
-  p->memo = at;
+  p->memo[1] = p->memo_cap == s->cap ? p->memo[0] : at;
+  p->memo[0] = at;
   p->memo_cap = s->cap;
 }
 
