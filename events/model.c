@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -159,8 +160,14 @@ static int read_all(int fd, uint8_t **data, size_t *len) {
   return 0;
 }
 
+/* Why this thread's last open failed, when there is more to say than the code. */
+static _Thread_local char error_detail[300];
+
+const char *et_trace_error_detail(void) { return error_detail; }
+
 static int open_file(const char *path, const et_walk_handlers *h, void *arg, et_trace **out) {
   *out = NULL;
+  error_detail[0] = 0;
   et_trace *t = trace_new();
   if (!t) return -ENOMEM;
   t->walk_h = h;
@@ -184,7 +191,15 @@ static int open_file(const char *path, const et_walk_handlers *h, void *arg, et_
       madvise(m, t->len, MADV_SEQUENTIAL);
     }
   } else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+#ifdef ET_HAVE_BABELTRACE2
+    /* A directory: a CTF trace, re-encoded in memory (ctf_import.c). */
+    char msg[300];
+    err = et__ctf_import(path, &t->data, &t->len, msg, sizeof msg);
+    if (err == 0 && msg[0]) et__warn(t, "%s", msg);
+    else if (err == ET_E_FORMAT && msg[0]) snprintf(error_detail, sizeof error_detail, "%s", msg);
+#else
     err = -EISDIR;
+#endif
   } else {
     err = read_all(fd, &t->data, &t->len);
   }

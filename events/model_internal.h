@@ -202,6 +202,12 @@ typedef struct et__merged {
 void et__merged_init(et__merged *m, const et_trace *t, size_t ti, bool validate);
 bool et__merged_next(et__merged *m, et_event *ev);
 
+/* Reads the CTF trace in directory dir through libbabeltrace2 and writes
+ * the same events as a native trace into *data (malloc'd, *len bytes).
+ * 0, ET_E_FORMAT (not a CTF trace, or no exectrace events in it) or
+ * -ENOMEM; msg gets the reason of a failure, or a warning, or "". */
+int et__ctf_import(const char *dir, uint8_t **data, size_t *len, char *msg, size_t msglen);
+
 /* Builds the model once every chunk is indexed: spans, wakes, tasks, counts. */
 int et__build(et_trace *t);
 

@@ -10,6 +10,7 @@ et_packages=(
   clang libclang-rt-14-dev           # libFuzzer targets and their sanitizers
   python3                            # the test summary, JSON checks in tests
   babeltrace2                        # reads our CTF exports in the tests
+  libbabeltrace2-dev                 # the reader's CTF import (our exports, LTTng traces)
   libdw-dev                          # elfutils: symbols, source lines, inlines for pprof
   golang-go                          # go tool pprof reads our profiles in the tests
 )

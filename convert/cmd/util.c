@@ -15,7 +15,10 @@ et_trace *et__cli_load(const char *path) {
 
 void et__cli_load_error(const char *path, int err) {
   struct stat st;
-  if (err == ET_E_FORMAT && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+  const char *detail = et_trace_error_detail();
+  if (err == ET_E_FORMAT && detail[0])
+    fprintf(stderr, "exectrace: '%s' is not a trace exectrace can read: %s\n", path, detail);
+  else if (err == ET_E_FORMAT && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
     fprintf(stderr, "exectrace: '%s' is empty: no trace was written to it\n", path);
   else if (err == ET_E_FORMAT)
     fprintf(stderr, "exectrace: '%s' is not an exectrace trace\n", path);

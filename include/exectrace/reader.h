@@ -121,9 +121,17 @@ typedef struct et_task {
   uint64_t tid;        /* the thread that began it */
 } et_task;
 
-/* Loads a trace from a file ("-" reads standard input).  On success *out
- * must be freed with et_trace_close(); warnings say what was lost. */
+/* Loads a trace from a file ("-" reads standard input), or from a CTF
+ * trace directory (exectrace's CTF export, or an LTTng trace of the
+ * exectrace tracepoint provider) when the reader is built with
+ * libbabeltrace2.  On success *out must be freed with et_trace_close();
+ * warnings say what was lost. */
 ET_EXPORT int et_trace_open(const char *path, et_trace **out);
+
+/* More about why this thread's last et_trace_open() or et_trace_open_walk()
+ * failed, when there is more to say than the error code (what libbabeltrace2
+ * said of a CTF directory); "" otherwise. */
+ET_EXPORT const char *et_trace_error_detail(void);
 
 /* Loads a trace from memory (copied). */
 ET_EXPORT int et_trace_open_mem(const void *data, size_t len, et_trace **out);

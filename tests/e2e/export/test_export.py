@@ -18,6 +18,9 @@ tid above 2^32, an unknown kind with awkward names, odd strings).
           state spans of a thread never overlap.
   folded  lines are well-formed; values add up to the CPU samples' weights
           or the nanoseconds blocked.
+  import  exectrace reads the CTF directory back (libbabeltrace2): the same
+          counts per kind, threads, losses, and the same `dump` line for
+          line, stacks compared by their frames.
   errors  bad arguments, traces and outputs: non-zero exit, one line.
 
 A missing babeltrace2 fails the test (Debian package: babeltrace2).
@@ -275,6 +278,55 @@ def check_folded(args, name, trace, st, fx):
 
 # ---- errors ----
 
+def dump_by_frames(exe, trace):
+    """`dump --stacks` lines with each stack id replaced by its frames."""
+    out = must([exe, "dump", "--stacks", trace], "exectrace dump --stacks").stdout.decode("utf-8", "replace")
+    frames = {}
+    events = []
+    for line in out.splitlines():
+        m = re.match(r"^stack (\d+):(.*)$", line)
+        if m:
+            frames[m.group(1)] = m.group(2).strip()
+        elif line and line[0] in " 0123456789":
+            events.append(line)
+    return sorted(re.sub(r"stack=(\d+)", lambda m: "stack=[%s]" % frames.get(m.group(1), m.group(1)), l)
+                  for l in events)
+
+
+def check_import(args, name, trace, st):
+    out = os.path.join(args.dir, name + ".import.ctf")
+    shutil.rmtree(out, ignore_errors=True)
+    must([args.exectrace, "export", "--format", "ctf", "-o", out, trace], "exectrace export --format ctf")
+    back = stats(args.exectrace, out)
+    known = [k for k in back["kinds"]]
+    same = {k: (st["kinds"].get(k, 0), back["kinds"][k]) for k in known if st["kinds"].get(k, 0) != back["kinds"][k]}
+    ok(not same, "import %s: the CTF directory reads back with the same counts per kind (differ: %s)" % (name, same))
+    ok(back["events"] == sum(st["kinds"].get(k, 0) for k in known),
+       "import %s: %d events, those of every kind exectrace knows" % (name, back["events"]))
+    a, b = dump_by_frames(args.exectrace, trace), dump_by_frames(args.exectrace, out)
+    unknown = collections.Counter(int(l.split()[1]) for l in a if l.split()[2] not in back["kinds"])
+    th = lambda s, less: sorted((t["tid"], t["name"], t["events"] - less.get(t["tid"], 0), t["dropped"])
+                                for t in s["thread_list"])
+    ok(th(back, {}) == th(st, unknown), "import %s: the same threads, names, losses and events per thread "
+       "(less those of unknown kinds)" % name)
+    ok(back["dropped"] == st["dropped"], "import %s: the same losses (%d, %d)" % (name, back["dropped"], st["dropped"]))
+    a = [l for l in a if l.split()[2] in back["kinds"]]
+    ok(a == b, "import %s: dump gives the same %d lines, times, fields and stacks (%d of unknown kinds left out)"
+       % (name, len(a), sum(unknown.values())))
+    empty = os.path.join(args.dir, "empty.dir")
+    os.makedirs(empty, exist_ok=True)
+    p = run([args.exectrace, "stats", empty])
+    err = p.stderr.decode(errors="replace").strip().splitlines()
+    ok(p.returncode == 1 and len(err) == 1 and "not a CTF trace" in err[0],
+       "import: a directory without a CTF trace: exit 1 and one line (%s)" % (err[:1],))
+    if a != b:
+        for x, y in zip(a, b):
+            if x != y:
+                diag("native:   " + x)
+                diag("imported: " + y)
+                break
+
+
 def check_errors(args, trace):
     d = args.dir
     garbage = os.path.join(d, "garbage.etrace")
@@ -381,6 +433,7 @@ def main():
         check_ctf(args, name, trace, st, fx, dumped)
         check_chrome(args, name, trace, st, fx)
         check_folded(args, name, trace, st, fx)
+        check_import(args, name, trace, st)
     check_errors(args, recorded)
     check_corpus(args)
     print("1..%d" % n_checks)
