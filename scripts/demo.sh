@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up, build, record the bundled example server under the
-# tracer, show what the trace holds, and turn it into profiles and exports.
+# tracer, show what the trace holds, turn it into profiles and exports, and
+# open the timeline viewer (or, with no display, save a screenshot of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
@@ -30,3 +31,11 @@ The trace is $out/reqserver.etrace. From it:
 Every event, one per line:
   $et dump $out/reqserver.etrace | less
 EOF
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "Opening the timeline viewer ('?' lists the keys)."
+  "$et" view "$out/reqserver.etrace"
+else
+  "$et" view --screenshot "$out/reqserver.png" --size 1600x900 "$out/reqserver.etrace"
+  echo "No display: the timeline viewer's first frame is in $out/reqserver.png"
+  echo "  (on a desktop: $et view $out/reqserver.etrace)"
+fi

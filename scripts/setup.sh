@@ -13,6 +13,9 @@ et_packages=(
   libbabeltrace2-dev                 # the reader's CTF import (our exports, LTTng traces)
   libdw-dev                          # elfutils: symbols, source lines, inlines for pprof
   golang-go                          # go tool pprof reads our profiles in the tests
+  libsdl2-dev libsdl2-ttf-dev        # the viewer's window, drawing and text
+  fonts-dejavu-core                  # the viewer's font
+  xvfb xauth                         # a real X server for the viewer's window tests
 )
 
 et_setup() {

@@ -4,11 +4,25 @@
  * dispatches and prints the top-level help.  Exit status: 0 on success,
  * 1 when the work failed (a missing or unusable trace), 2 on a usage error.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "exectrace/version.h"
+
+#ifdef ET_HAVE_VIEWER
+int et__cmd_view(int argc, char **argv); /* viewer/cmd_view.c */
+#else
+/* Built without SDL2: say how to get the viewer. */
+static int et__cmd_view(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "exectrace view: this exectrace was built without the viewer "
+                  "(apt-get install libsdl2-dev libsdl2-ttf-dev, then rebuild)\n");
+  return 1;
+}
+#endif
 
 typedef struct command {
   const char *name;
@@ -21,6 +35,7 @@ static const command commands[] = {
     {"stats", et__cmd_stats, "summarise a trace: events, threads, kinds, losses"},
     {"pprof", et__cmd_pprof, "write a pprof profile (cpu, sync, net, syscall, sched, block, mutex)"},
     {"export", et__cmd_export, "export a trace as CTF, Chrome trace JSON or folded stacks"},
+    {"view", et__cmd_view, "open the timeline viewer (or save a screenshot of it)"},
 };
 
 static void usage(FILE *f) {
