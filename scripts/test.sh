@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set up, then build and test four ways —
 #   build-asan   ASan+UBSan, unit and end-to-end tests
-#   build-tsan   TSan, the tracer's tests
+#   build-tsan   TSan, the tracer's tests and the preload library's (record)
 #   build-fuzz   clang + libFuzzer, every parser's fuzz target (>= 60 s each)
 #   build-test   the normal build with -Werror, every test; its summary ends the run
 # plus an install check that `pkg-config exectrace` builds a program.
@@ -29,9 +29,11 @@ build_and_test() { # dir, meson-test-args, configure-args...
 
 san='-Db_lundef=false -Dc_args=-fno-sanitize-recover=all'
 stage asan build_and_test build-asan "--suite unit --suite e2e" -Db_sanitize=address,undefined $san -Dbench=false
-# The tracer tests fork children that start the writer thread again.
+# The tracer tests fork children that start the writer thread again.  The
+# record suite (also in the ASan stage, through e2e) preloads the sanitized
+# libexectrace-preload.so into sanitized programs.
 TSAN_OPTIONS=die_after_fork=0 \
-  stage tsan build_and_test build-tsan "--suite tracer" -Db_sanitize=thread -Db_lundef=false -Dbench=false
+  stage tsan build_and_test build-tsan "--suite tracer --suite record" -Db_sanitize=thread -Db_lundef=false -Dbench=false
 CC=clang stage fuzz build_and_test build-fuzz "--suite fuzz" -Dfuzz=enabled -Db_sanitize=address,undefined $san -Dbench=false
 
 pkgcheck() {

@@ -11,6 +11,8 @@
 #include "cli.h"
 #include "exectrace/version.h"
 
+int et__cmd_record(int argc, char **argv); /* cmd_record.c */
+
 #ifdef ET_HAVE_VIEWER
 int et__cmd_view(int argc, char **argv); /* viewer/cmd_view.c */
 #else
@@ -31,6 +33,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"record", et__cmd_record, "run a program with the tracer preloaded and record its trace"},
     {"dump", et__cmd_dump, "print every event of a trace, one per line"},
     {"stats", et__cmd_stats, "summarise a trace: events, threads, kinds, losses"},
     {"pprof", et__cmd_pprof, "write a pprof profile (cpu, sync, net, syscall, sched, block, mutex)"},
