@@ -16,6 +16,8 @@ et_packages=(
   libsdl2-dev libsdl2-ttf-dev        # the viewer's window, drawing and text
   fonts-dejavu-core                  # the viewer's font
   xvfb xauth                         # a real X server for the viewer's window tests
+  libmicrohttpd-dev                  # the /debug/pprof/ endpoint (libexectrace-http)
+  curl                               # a real HTTP client in the live-capture tests
 )
 
 et_setup() {

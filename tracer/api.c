@@ -18,7 +18,7 @@
 
 ET_HIDDEN et__global et__g = {.ro_gen = 1};
 
-static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+ET_HIDDEN pthread_mutex_t et__start_lock = PTHREAD_MUTEX_INITIALIZER;
 static et__session *retired; /* stopped sessions: a late thread may still read one */
 static bool hooks_installed;
 
@@ -76,8 +76,11 @@ static int check_options(const et_options *o) {
 }
 
 static void at_exit(void) {
+  /* Every sink gets its END: the file, live captures in progress. */
+  pthread_mutex_lock(&et__start_lock);
   et__session *s = et__g.session;
-  if (s && s->pid == getpid() && et__on()) et_stop();
+  if (s && s->pid == getpid() && et__on()) et__session_destroy(s);
+  pthread_mutex_unlock(&et__start_lock);
 }
 
 static void at_fork_child(void) {
@@ -85,7 +88,7 @@ static void at_fork_child(void) {
   atomic_store(&et__g.enabled, 0);
   atomic_fetch_add(&et__g.epoch, 1);
   et__g.session = NULL;
-  pthread_mutex_init(&start_lock, NULL);
+  pthread_mutex_init(&et__start_lock, NULL);
 }
 
 static void free_session(et__session *s) {
@@ -102,31 +105,62 @@ int et_start(const char *path) {
   return et_start_opts(path, &o);
 }
 
+/* Opens et_start's file: the path, else the caller's descriptor. */
+static int open_file(const char *path, const et_options *o, int *fd, bool *own) {
+  *own = path != NULL;
+  *fd = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : o->fd;
+  return *fd < 0 ? -errno : 0;
+}
+
 int et_start_opts(const char *path, const et_options *o) {
   int err = check_options(o);
   if (err) return err;
   if (path == NULL && o->fd < 0) return -EINVAL;
-  pthread_mutex_lock(&start_lock);
-  if (et__on()) {
-    pthread_mutex_unlock(&start_lock);
-    return ET_E_ACTIVE;
+  pthread_mutex_lock(&et__start_lock);
+  et__session *s = et__g.session;
+  int fd;
+  bool own;
+  if (et__on() && s != NULL && s->pid == getpid() && !s->by_start) {
+    /* Recording for the flight recorder or a live capture: the file joins
+     * that recording, with its options (see docs/live.md). */
+    err = open_file(path, o, &fd, &own);
+    if (err == 0 && (s->file = et__sink_new(fd, false, UINT64_MAX, 0)) == NULL) err = -ENOMEM;
+    if (err == 0) s->file->is_file = true;
+    if (err) {
+      if (own && fd >= 0) close(fd);
+    } else {
+      s->fd = fd;
+      s->own_fd = own;
+      s->by_start = true;
+      s->write_error = 0;
+      et__writer_attach(s, s->file);
+    }
+  } else if (et__on()) {
+    err = ET_E_ACTIVE;
+  } else if ((err = open_file(path, o, &fd, &own)) == 0) {
+    err = et__session_create(o, fd, own, &s);
+    if (err == 0) s->by_start = true;
   }
-  err = et__thread_key_init();
+  pthread_mutex_unlock(&et__start_lock);
+  return err;
+}
+
+int et__session_create(const et_options *o, int fd, bool own_fd, et__session **out) {
+  int err = et__thread_key_init();
   et__session *s = err ? NULL : calloc(1, sizeof *s);
   if (!err && !s) err = -ENOMEM;
   if (err) goto out;
   s->opt = *o;
   s->pid = getpid();
-  if (path) {
-    s->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (s->fd < 0) {
-      err = -errno;
-      goto fail_free;
-    }
-    s->own_fd = true;
-  } else {
-    s->fd = o->fd;
+  s->fd = fd;
+  s->own_fd = own_fd;
+  pthread_mutex_init(&s->ctl_mu, NULL);
+  pthread_cond_init(&s->ctl_cv, NULL);
+  if (fd >= 0 && (s->file = et__sink_new(fd, false, UINT64_MAX, 0)) == NULL) {
+    err = -ENOMEM;
+    goto fail_fd;
   }
+  if (s->file) s->file->is_file = true;
   if ((err = et__pool_init(&s->pool, o->buffer_size, o->chunk_size)) != 0) goto fail_fd;
   if ((err = et__table_init(&s->strings, ET_CHUNK_STRINGS, STRING_SLOTS, STRING_ARENA)) != 0 ||
       (err = et__table_init(&s->stacks, ET_CHUNK_STACKS, STACK_SLOTS, STACK_ARENA)) != 0)
@@ -163,36 +197,62 @@ int et_start_opts(const char *path, const et_options *o) {
   atomic_fetch_add_explicit(&et__g.epoch, 1, memory_order_release);
   atomic_store_explicit(&et__g.enabled, 1, memory_order_release);
   et__self(); /* the starting thread is known (and sampled) from the start */
+  *out = s;
   goto out;
 fail_fd:
   if (s->own_fd) close(s->fd);
+  if (s->file) et__sink_unref(s->file);
   free_session(s);
-fail_free:
   free(s);
 out:
-  pthread_mutex_unlock(&start_lock);
   return err;
 }
 
+int et__session_destroy(et__session *s) {
+  atomic_store_explicit(&et__g.enabled, 0, memory_order_release);
+  int err = et__writer_stop(s);
+  if (s->file) {
+    et__sink_unref(s->file);
+    s->file = NULL;
+  }
+  if (s->own_fd && close(s->fd) != 0 && err == 0) err = -errno;
+  atomic_fetch_add_explicit(&et__g.epoch, 1, memory_order_release);
+  et__g.session = NULL;
+  free_session(s);
+  s->retired_next = retired;
+  retired = s;
+  return err;
+}
+
+void et__session_release(et__session *s) {
+  if (s == et__g.session && !s->by_start && !s->by_flight && s->ncaptures == 0)
+    et__session_destroy(s);
+}
+
 int et_stop(void) {
-  pthread_mutex_lock(&start_lock);
+  pthread_mutex_lock(&et__start_lock);
   et__session *s = et__g.session;
   int err = 0;
-  if (!et__on() || s == NULL) {
+  if (!et__on() || s == NULL || !s->by_start) {
     err = ET_E_INACTIVE;
   } else if (s->pid != getpid()) {
     err = ET_E_FORKED;
-  } else {
-    atomic_store_explicit(&et__g.enabled, 0, memory_order_release);
-    err = et__writer_stop(s);
+  } else if (s->by_flight || s->ncaptures) {
+    /* The flight recorder or a capture goes on: only the file ends. */
+    et__sink *k = s->file;
+    et__writer_cancel(s, k);
+    err = et__sink_wait(k);
+    if (err == 0) err = s->write_error;
+    et__sink_unref(k);
+    s->file = NULL;
+    s->by_start = false;
     if (s->own_fd && close(s->fd) != 0 && err == 0) err = -errno;
-    atomic_fetch_add_explicit(&et__g.epoch, 1, memory_order_release);
-    et__g.session = NULL;
-    free_session(s);
-    s->retired_next = retired;
-    retired = s;
+    s->fd = -1;
+  } else {
+    s->by_start = false;
+    err = et__session_destroy(s);
   }
-  pthread_mutex_unlock(&start_lock);
+  pthread_mutex_unlock(&et__start_lock);
   return err;
 }
 

@@ -230,7 +230,10 @@ static void stack_bounds(et__thread *t) {
 }
 
 et__thread *et__thread_slow(void) {
-  if (!et__on()) return NULL;
+  /* Acquire: a recording started by another thread while this one runs
+   * (a live capture, the flight recorder) published its session before
+   * `enabled`. */
+  if (atomic_load_explicit(&et__g.enabled, memory_order_acquire) == 0) return NULL;
   et__thread *t = et__tls;
   if (t == ET_THREAD_EXITING) return NULL;
   et__session *ss = et__g.session;

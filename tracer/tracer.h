@@ -164,7 +164,7 @@ typedef struct et__global {
   uint64_t stack_kinds; /* bit k: kind k records a stack */
   bool block_when_full;
   uint32_t cpu_hz;
-  struct et__session *session;
+  _Atomic(struct et__session *) session; /* slow paths only; atomic: sessions start and stop while threads run */
 } __attribute__((aligned(ET_CACHELINE))) et__global;
 
 extern ET_HIDDEN et__global et__g;

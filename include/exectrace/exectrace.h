@@ -177,6 +177,72 @@ ET_EXPORT void et_heap_goal(uint64_t bytes);
 /* A user counter named name takes value. */
 ET_EXPORT void et_counter(const char *name, int64_t value);
 
+/* ---- Flight recorder (docs/live.md) ---- */
+
+/* Keeps recording on into a bounded ring in memory: the last max_bytes of
+ * event chunks (64 KiB..64 GiB), oldest dropped first; min_age_ns is the
+ * window wanted (0: none), counted as not met when chunks younger than it
+ * are dropped.  Starts a recording without a file if none is running (with
+ * default options), else joins the running one.  With EXECTRACE_FLIGHT_SIGNAL
+ * set (a number or a name such as USR2), that signal takes a snapshot into
+ * EXECTRACE_FLIGHT_DIR (default: the working directory).  Returns 0,
+ * ET_E_ACTIVE if already on, ET_E_LIMIT, or -errno. */
+ET_EXPORT int et_flight_start(size_t max_bytes, uint64_t min_age_ns);
+
+/* Writes a complete trace of the ring's window to fd (header, definitions,
+ * the ring's chunks, what threads have buffered, END) without stopping the
+ * recording.  Blocks until written.  0, ET_E_INACTIVE, or -errno. */
+ET_EXPORT int et_flight_snapshot(int fd);
+
+/* Makes signal signo (0: none) take a snapshot into the file
+ * dir/flight-PID-N.etrace (dir NULL: "."); the handler only sets a flag and
+ * wakes the writer, which is async-signal-safe. */
+ET_EXPORT int et_flight_signal(int signo, const char *dir);
+
+/* The ring's accounting. */
+typedef struct et_flight_info {
+  size_t bytes;             /* bytes of chunks held (never above max_bytes) */
+  size_t max_bytes;         /* the ring's size */
+  uint64_t dropped_chunks;  /* chunks pushed out (or too big for the ring) */
+  uint64_t dropped_young;   /* of those, pushed out younger than min_age_ns */
+  uint64_t snapshots;       /* snapshots taken by the signal */
+} et_flight_info;
+ET_EXPORT int et_flight_stats(et_flight_info *out);
+
+/* Stops the flight recorder and frees the ring; the recording stops too if
+ * nothing else uses it. */
+ET_EXPORT int et_flight_stop(void);
+
+/* ---- Live capture (docs/live.md) ---- */
+
+/* A capture: a complete trace of the next duration_ns, produced as it is
+ * recorded, for a reader (the HTTP endpoint uses it).  Starts a recording
+ * without a file for its duration if none is running, else joins it; any
+ * number of captures may overlap, each getting a whole trace.  The bytes
+ * wait in memory for the reader (at most 256 MiB; a reader further behind
+ * gets its trace cut there, without END). */
+typedef struct et_capture et_capture;
+ET_EXPORT int et_capture_start(uint64_t duration_ns, et_capture **out);
+
+/* Takes up to len bytes of the trace; waits up to timeout_ms (-1: no limit)
+ * for some.  Returns the count, 0 at the end, -EAGAIN on timeout. */
+ET_EXPORT long et_capture_read(et_capture *c, void *buf, size_t len, int timeout_ms);
+
+/* Ends the capture (early, if its time is not up: END is then written at
+ * once) and frees it.  Returns 0 if the trace was complete, else an error. */
+ET_EXPORT int et_capture_close(et_capture *c);
+
+/* ---- HTTP endpoint (libexectrace-http, docs/live.md) ---- */
+
+/* Starts the endpoint (/debug/pprof/...) on addr "HOST:PORT" (NULL:
+ * "127.0.0.1:6060"; port 0 picks one) in its own threads.  A host other than
+ * a loopback address needs the token in EXECTRACE_HTTP_TOKEN.  Returns the
+ * bound port, or a negative error (ET_E_ACTIVE if already started). */
+ET_EXPORT int et_http_start(const char *addr);
+
+/* Stops the endpoint, ending its captures. */
+ET_EXPORT void et_http_stop(void);
+
 #ifdef __cplusplus
 }
 #endif
