@@ -18,6 +18,8 @@ et_packages=(
   xvfb xauth                         # a real X server for the viewer's window tests
   libmicrohttpd-dev                  # the /debug/pprof/ endpoint (libexectrace-http)
   curl                               # a real HTTP client in the live-capture tests
+  memcached libmemcached-tools       # a real server and its load generator (memcslap) under record
+  nginx-light wrk                    # another real server (master + worker processes) and its load
 )
 
 et_setup() {

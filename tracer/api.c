@@ -266,16 +266,20 @@ uint64_t et_thread_id(void) {
   return (uint64_t)syscall(SYS_gettid);
 }
 
-/* Emits an event whose last field is a stack `stk` captured here. */
-#define ET_EMIT_STACK(lname, NAME, ...)                                                      \
+/* Emits an event whose last field is a stack `stk` taken from frame FRAME
+ * (its first entry: FRAME's return address). */
+#define ET_EMIT_STACK_AT(FRAME, lname, NAME, ...)                                            \
   do {                                                                                       \
     et__w et_w_;                                                                             \
     if (et__open(&et_w_, ET_MAXLEN_EV_##NAME)) {                                             \
-      uint32_t stk = et__stack_here(et_w_.t, ET_EV_##NAME, __builtin_frame_address(0));      \
+      uint32_t stk = et__stack_here(et_w_.t, ET_EV_##NAME, (FRAME));                         \
       uint8_t *et_p_ = et__head(&et_w_, ET_EV_##NAME);                                       \
       et__close(&et_w_, et__enc_##lname(et_p_, &et_w_.s->last_obj, __VA_ARGS__));           \
     }                                                                                        \
   } while (0)
+
+/* ... with the stack captured here: it starts at this function's caller. */
+#define ET_EMIT_STACK(lname, NAME, ...) ET_EMIT_STACK_AT(__builtin_frame_address(0), lname, NAME, __VA_ARGS__)
 
 /* Emits an event with one string field first, interned inside the write. */
 #define ET_EMIT_STR(lname, NAME, str, ...)                                                   \
@@ -439,12 +443,16 @@ void et_thread_create(uint64_t child_tid) {
   ET_EMIT_STACK(thread_create, THREAD_CREATE, child_tid, stk);
 }
 
-void et_block_begin(int reason, const void *object) {
+void et__block_begin_at(int reason, const void *object, void *frame) {
   if (!et__on()) return;
   et__thread *t = et__self();
   if (t == NULL) return;
   t->block_reason = reason;
-  ET_EMIT_STACK(block_begin, BLOCK_BEGIN, (uint64_t)reason, (uint64_t)(uintptr_t)object, stk);
+  ET_EMIT_STACK_AT(frame, block_begin, BLOCK_BEGIN, (uint64_t)reason, (uint64_t)(uintptr_t)object, stk);
+}
+
+void et_block_begin(int reason, const void *object) {
+  et__block_begin_at(reason, object, __builtin_frame_address(0));
 }
 
 void et_block_end(void) {
@@ -454,14 +462,20 @@ void et_block_end(void) {
   ET_EMIT(block_end, BLOCK_END, (uint64_t)t->block_reason);
 }
 
-void et_wake(uint64_t tid, const void *object) {
+void et__wake_at(uint64_t tid, const void *object, void *frame) {
   if (!et__on()) return;
-  ET_EMIT_STACK(wake, WAKE, tid, (uint64_t)(uintptr_t)object, stk);
+  ET_EMIT_STACK_AT(frame, wake, WAKE, tid, (uint64_t)(uintptr_t)object, stk);
+}
+
+void et_wake(uint64_t tid, const void *object) { et__wake_at(tid, object, __builtin_frame_address(0)); }
+
+void et__syscall_begin_at(long nr, int fd, int fdclass, void *frame) {
+  if (!et__on()) return;
+  ET_EMIT_STACK_AT(frame, syscall_begin, SYSCALL_BEGIN, (uint64_t)nr, fd, (uint64_t)fdclass, stk);
 }
 
 void et_syscall_begin(long nr, int fd, int fdclass) {
-  if (!et__on()) return;
-  ET_EMIT_STACK(syscall_begin, SYSCALL_BEGIN, (uint64_t)nr, fd, (uint64_t)fdclass, stk);
+  et__syscall_begin_at(nr, fd, fdclass, __builtin_frame_address(0));
 }
 
 void et_syscall_end(long result) {

@@ -143,6 +143,7 @@ static enum MHD_Result serve_trace(struct MHD_Connection *con, uint64_t ns) {
   return ret;
 }
 
+#ifdef ET_HTTP_PPROF
 /* Captures ns of trace into a new memfd; the fd, or a negative error. */
 static int capture_to_memfd(uint64_t ns) {
   int fd = memfd_create("exectrace-capture", MFD_CLOEXEC);
@@ -178,7 +179,6 @@ static int capture_to_memfd(uint64_t ns) {
   return fd;
 }
 
-#ifdef ET_HTTP_PPROF
 static enum MHD_Result serve_profile(struct MHD_Connection *con, int path, uint64_t ns) {
   int tfd = capture_to_memfd(ns);
   if (tfd < 0) return reply_error(con, 503, "cannot capture", tfd);
@@ -403,14 +403,32 @@ void et_http_stop(void) {
   pthread_mutex_unlock(&http_lock);
 }
 
+/* In the preload library, the threads the endpoint starts are marked as the
+ * tracer's, so nothing they do is traced (preload.c defines these). */
+void et__internal_begin(void) __attribute__((weak, visibility("hidden")));
+void et__internal_end(void) __attribute__((weak, visibility("hidden")));
+
 /* EXECTRACE_HTTP=ADDR starts the endpoint when this library is loaded. */
 __attribute__((constructor)) static void http_from_env(void) {
   const char *a = getenv("EXECTRACE_HTTP");
   if (a == NULL || *a == 0) return;
+  if (et__internal_begin) et__internal_begin();
   int port = et_http_start(a);
+  if (et__internal_end) et__internal_end();
   if (port < 0)
     fprintf(stderr, "exectrace: EXECTRACE_HTTP=%s: cannot start the endpoint: %s\n", a,
             et_strerror(port));
   else if (getenv("EXECTRACE_HTTP_PRINT_PORT"))
     fprintf(stderr, "exectrace: http endpoint on port %d\n", port);
+  const char *pf = getenv("EXECTRACE_HTTP_PORT_FILE"); /* set by exectrace record --http */
+  if (port > 0 && pf && *pf) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.%d", pf, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (f) {
+      fprintf(f, "%d\n", port);
+      if (fclose(f) == 0) rename(tmp, pf);
+      else unlink(tmp);
+    }
+  }
 }

@@ -187,4 +187,11 @@ ET_HIDDEN extern pthread_mutex_t et__start_lock;
 /* The pthread key whose destructor retires a thread; created once. */
 ET_HIDDEN int et__thread_key_init(void);
 
+/* The events with a stack, taken from frame (its first entry is frame's
+ * return address): the preload library passes its wrapper's own frame, so
+ * stacks start in the program, not in the wrapper. */
+void et__block_begin_at(int reason, const void *object, void *frame);
+void et__wake_at(uint64_t tid, const void *object, void *frame);
+void et__syscall_begin_at(long nr, int fd, int fdclass, void *frame);
+
 #endif

@@ -48,6 +48,9 @@ static const char help[] =
     "                      dwarf is not built yet and falls back to fp)\n"
     "  --buffer SIZE       event buffers per process, e.g. 64M (1M..16G; default 64M)\n"
     "  --follow-fork       trace forked children too, each into FILE.PID\n"
+    "  --http ADDR         serve /debug/pprof/ from inside CMD on ADDR (e.g.\n"
+    "                      127.0.0.1:0, a free port; other than loopback only with\n"
+    "                      EXECTRACE_HTTP_TOKEN set); the address is printed\n"
     "  -h, --help          print this text\n";
 
 static volatile sig_atomic_t child_pid;
@@ -105,7 +108,7 @@ static const char *base_name(const char *p) {
 }
 
 int et__cmd_record(int argc, char **argv) {
-  const char *out = NULL, *cpu_hz = NULL, *stacks = NULL, *buffer = NULL;
+  const char *out = NULL, *cpu_hz = NULL, *stacks = NULL, *buffer = NULL, *http = NULL;
   bool follow = false;
   int i = 1;
   for (; i < argc; i++) {
@@ -135,6 +138,8 @@ int et__cmd_record(int argc, char **argv) {
       val = &stacks, name = "--stacks";
     else if (nl == 8 && strncmp(a, "--buffer", 8) == 0)
       val = &buffer, name = "--buffer";
+    else if (nl == 6 && strncmp(a, "--http", 6) == 0)
+      val = &http, name = "--http";
     else
       return et__cli_usage_error("record", "unknown option", a);
     if (eq) {
@@ -154,6 +159,7 @@ int et__cmd_record(int argc, char **argv) {
     return et__cli_usage_error("record", "--stacks wants fp, dwarf or none, not", stacks);
   if (buffer && !valid_size(buffer))
     return et__cli_usage_error("record", "--buffer wants a size from 1M to 16G, not", buffer);
+  if (http && http[0] == '\0') return et__cli_usage_error("record", "--http wants an address, like", "127.0.0.1:0");
 
   const char *lib = find_preload();
   if (lib == NULL) {
@@ -208,6 +214,19 @@ int et__cmd_record(int argc, char **argv) {
     return 1;
   }
   free(preload);
+  /* The endpoint writes the port it bound to this file; record prints it. */
+  char port_file[64] = "";
+  if (http) {
+    snprintf(port_file, sizeof port_file, "/tmp/exectrace-http-%d.port", (int)getpid());
+    unlink(port_file);
+    if (setenv("EXECTRACE_HTTP", http, 1) != 0 || setenv("EXECTRACE_HTTP_PORT_FILE", port_file, 1) != 0) {
+      fprintf(stderr, "exectrace record: cannot set the environment: %s\n", strerror(errno));
+      return 1;
+    }
+  } else {
+    unsetenv("EXECTRACE_HTTP");
+    unsetenv("EXECTRACE_HTTP_PORT_FILE");
+  }
   unsetenv("EXECTRACE_EXEC");
   unsetenv("EXECTRACE_PID");
   fflush(stdout);
@@ -244,7 +263,29 @@ int et__cmd_record(int argc, char **argv) {
   }
   child_pid = pid;
   int status;
-  while (waitpid(pid, &status, 0) < 0) {
+  bool done = false;
+  if (http) { /* say where the endpoint is, once it is up (or CMD ended) */
+    for (int k = 0; k < 1000 && !done; k++) {
+      FILE *pf = fopen(port_file, "r");
+      int port = 0;
+      if (pf) {
+        if (fscanf(pf, "%d", &port) != 1) port = 0;
+        fclose(pf);
+      }
+      if (port > 0) {
+        const char *colon = strrchr(http, ':');
+        int hl = colon ? (int)(colon - http) : 0;
+        fprintf(stderr, "exectrace record: /debug/pprof/ on http://%.*s:%d/\n", hl ? hl : 9,
+                hl ? http : "127.0.0.1", port);
+        break;
+      }
+      pid_t w = waitpid(pid, &status, WNOHANG);
+      if (w == pid) done = true;
+      else usleep(10000);
+    }
+    unlink(port_file);
+  }
+  while (!done && waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
       fprintf(stderr, "exectrace record: waiting for '%s': %s\n", cmd[0], strerror(errno));
       return 1;

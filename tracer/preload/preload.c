@@ -318,11 +318,16 @@ typedef struct opened {
   _Atomic int *waiting;
 } opened;
 
-static inline opened block_begin(int reason, const void *obj, bool count) {
+/* The helpers that record an event with a stack are always inlined into the
+ * exported wrapper, whose frame they pass: the stack starts at the
+ * program's call, not inside this library. */
+#define WRAPPER_FRAME __builtin_frame_address(0)
+
+static inline __attribute__((always_inline)) opened block_begin(int reason, const void *obj, bool count) {
   int e = errno;
   check_name();
   opened o = {tl_open, tl_waiting};
-  et_block_begin(reason, obj);
+  et__block_begin_at(reason, obj, WRAPPER_FRAME);
   tl_open = OPEN_BLOCK;
   tl_waiting = NULL;
   if (count) {
@@ -343,12 +348,12 @@ static inline void block_end(opened o) {
 }
 
 /* Records a wake of obj's waiters if any is counted (at most max of them). */
-static inline void wake_waiters(const void *obj, int max) {
+static inline __attribute__((always_inline)) void wake_waiters(const void *obj, int max) {
   int n = atomic_load_explicit(stripe(obj), memory_order_seq_cst);
   if (ET_LIKELY(n <= 0)) return;
   int e = errno;
   if (n > max) n = max;
-  for (int i = 0; i < n; i++) et_wake(0, obj);
+  for (int i = 0; i < n; i++) et__wake_at(0, obj, WRAPPER_FRAME);
   errno = e;
 }
 
@@ -384,11 +389,11 @@ static inline void fd_set_class(int fd, int c) {
   if (fd >= 0 && fd < FDCACHE) atomic_store_explicit(&fdclass[fd], (uint8_t)c, memory_order_relaxed);
 }
 
-static inline uint8_t sys_begin(long nr, int fd, int cls) {
+static inline __attribute__((always_inline)) uint8_t sys_begin(long nr, int fd, int cls) {
   int e = errno;
   check_name();
   uint8_t prev = tl_open;
-  et_syscall_begin(nr, fd, cls);
+  et__syscall_begin_at(nr, fd, cls, WRAPPER_FRAME);
   tl_open = OPEN_SYSCALL;
   errno = e;
   return prev;
@@ -709,8 +714,40 @@ static void *trampoline(void *p) {
   return fn(arg);
 }
 
+/* Threads that the tracer's own parts start (the HTTP endpoint's) are the
+ * tracer's: nothing they do is traced. */
+typedef struct internal_start {
+  void *(*fn)(void *);
+  void *arg;
+} internal_start;
+
+static void *internal_trampoline(void *p) {
+  internal_start is = *(internal_start *)p;
+  free(p);
+  tl_guard = 1;
+  return is.fn(is.arg);
+}
+
+/* Called by the tracer's parts built into this library (http.c) around the
+ * work that starts their threads. */
+__attribute__((visibility("hidden"))) void et__internal_begin(void);
+__attribute__((visibility("hidden"))) void et__internal_end(void);
+__attribute__((visibility("hidden"))) void et__internal_begin(void) { tl_guard++; }
+__attribute__((visibility("hidden"))) void et__internal_end(void) { tl_guard--; }
+
 PL_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
                              void *arg) {
+  if (tl_guard > 0) {
+    int e = errno;
+    internal_start *is = malloc(sizeof *is);
+    errno = e;
+    if (is) {
+      *is = (internal_start){fn, arg};
+      int r = real_pthread_create()(th, attr, internal_trampoline, is);
+      if (r != 0) free(is);
+      return r;
+    }
+  }
   if (!tracing() || !end_key_ok) return real_pthread_create()(th, attr, fn, arg);
   int e = errno;
   start *s = malloc(sizeof *s);
