@@ -443,7 +443,11 @@ void et_thread_create(uint64_t child_tid) {
   ET_EMIT_STACK(thread_create, THREAD_CREATE, child_tid, stk);
 }
 
-void et__block_begin_at(int reason, const void *object, void *frame) {
+/* The bodies of the events with a stack, inlined into both the public
+ * function (stack from its own frame) and the et__*_at one (from a frame the
+ * caller gives): no extra call, and no tail call that would free the frame
+ * the walk starts from. */
+static inline __attribute__((always_inline)) void block_begin_from(int reason, const void *object, void *frame) {
   if (!et__on()) return;
   et__thread *t = et__self();
   if (t == NULL) return;
@@ -451,8 +455,10 @@ void et__block_begin_at(int reason, const void *object, void *frame) {
   ET_EMIT_STACK_AT(frame, block_begin, BLOCK_BEGIN, (uint64_t)reason, (uint64_t)(uintptr_t)object, stk);
 }
 
+void et__block_begin_at(int reason, const void *object, void *frame) { block_begin_from(reason, object, frame); }
+
 void et_block_begin(int reason, const void *object) {
-  et__block_begin_at(reason, object, __builtin_frame_address(0));
+  block_begin_from(reason, object, __builtin_frame_address(0));
 }
 
 void et_block_end(void) {
@@ -462,20 +468,24 @@ void et_block_end(void) {
   ET_EMIT(block_end, BLOCK_END, (uint64_t)t->block_reason);
 }
 
-void et__wake_at(uint64_t tid, const void *object, void *frame) {
+static inline __attribute__((always_inline)) void wake_from(uint64_t tid, const void *object, void *frame) {
   if (!et__on()) return;
   ET_EMIT_STACK_AT(frame, wake, WAKE, tid, (uint64_t)(uintptr_t)object, stk);
 }
 
-void et_wake(uint64_t tid, const void *object) { et__wake_at(tid, object, __builtin_frame_address(0)); }
+void et__wake_at(uint64_t tid, const void *object, void *frame) { wake_from(tid, object, frame); }
 
-void et__syscall_begin_at(long nr, int fd, int fdclass, void *frame) {
+void et_wake(uint64_t tid, const void *object) { wake_from(tid, object, __builtin_frame_address(0)); }
+
+static inline __attribute__((always_inline)) void syscall_begin_from(long nr, int fd, int fdclass, void *frame) {
   if (!et__on()) return;
   ET_EMIT_STACK_AT(frame, syscall_begin, SYSCALL_BEGIN, (uint64_t)nr, fd, (uint64_t)fdclass, stk);
 }
 
+void et__syscall_begin_at(long nr, int fd, int fdclass, void *frame) { syscall_begin_from(nr, fd, fdclass, frame); }
+
 void et_syscall_begin(long nr, int fd, int fdclass) {
-  et__syscall_begin_at(nr, fd, fdclass, __builtin_frame_address(0));
+  syscall_begin_from(nr, fd, fdclass, __builtin_frame_address(0));
 }
 
 void et_syscall_end(long result) {
