@@ -42,6 +42,7 @@ void et_options_init(et_options *o) {
   o->flush_ms = 1000;
   o->block_when_full = false;
   o->cpu_hz = 0;
+  o->stack_mode = ET_STACKMODE_FP;
 }
 
 static uint64_t stack_kinds(int mode) {
@@ -72,6 +73,9 @@ static int check_options(const et_options *o) {
   if (o->clock < ET_CLOCKSRC_AUTO || o->clock > ET_CLOCKSRC_MONOTONIC) return -EINVAL;
   if (o->struct_size >= offsetof(et_options, cpu_hz) + sizeof o->cpu_hz && o->cpu_hz > 10000)
     return ET_E_LIMIT;
+  if (o->struct_size >= offsetof(et_options, stack_mode) + sizeof o->stack_mode &&
+      (o->stack_mode < ET_STACKMODE_FP || o->stack_mode > ET_STACKMODE_DWARF))
+    return -EINVAL;
   return 0;
 }
 
@@ -181,6 +185,10 @@ int et__session_create(const et_options *o, int fd, bool own_fd, et__session **o
   et__g.stack_depth = o->stack_depth;
   et__g.stack_kinds = stack_kinds(o->stacks);
   et__g.block_when_full = o->block_when_full;
+  bool dwarf = o->struct_size >= offsetof(et_options, stack_mode) + sizeof o->stack_mode &&
+               o->stack_mode == ET_STACKMODE_DWARF;
+  if (dwarf && (err = et__dwarf_init(NULL)) != 0) goto fail_fd;
+  et__g.stack_dwarf = dwarf;
   et__g.cpu_hz = o->struct_size >= offsetof(et_options, cpu_hz) + sizeof o->cpu_hz ? o->cpu_hz : 0;
   if (et__g.cpu_hz && (err = et__sampler_start(et__g.cpu_hz)) != 0) goto fail_fd;
   et__readonly_update(false);
@@ -196,7 +204,8 @@ int et__session_create(const et_options *o, int fd, bool own_fd, et__session **o
   }
   atomic_fetch_add_explicit(&et__g.epoch, 1, memory_order_release);
   atomic_store_explicit(&et__g.enabled, 1, memory_order_release);
-  et__self(); /* the starting thread is known (and sampled) from the start */
+  et__thread *self = et__self(); /* the starting thread is known (and sampled) from the start */
+  if (dwarf) et__dwarf_warm(self);
   *out = s;
   goto out;
 fail_fd:

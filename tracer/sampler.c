@@ -46,14 +46,18 @@ static void on_sample(int sig, siginfo_t *si, void *ucv) {
   if ((uintptr_t)t >= 4096) {
     uintptr_t frames[ET_MAX_STACK_DEPTH];
     unsigned n = 0;
+    if (ET_UNLIKELY(et__g.stack_dwarf)) {
+      n = et__dwarf_sample(t, ucv, frames, et__g.stack_depth);
+    } else {
 #if defined(__x86_64__)
-    const ucontext_t *uc = ucv;
-    frames[n++] = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-    n += et__walk(t, (const void *)uc->uc_mcontext.gregs[REG_RBP], frames + 1,
-                  et__g.stack_depth > 1 ? et__g.stack_depth - 1 : 0);
+      const ucontext_t *uc = ucv;
+      frames[n++] = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+      n += et__walk(t, (const void *)uc->uc_mcontext.gregs[REG_RBP], frames + 1,
+                    et__g.stack_depth > 1 ? et__g.stack_depth - 1 : 0);
 #else
-    (void)ucv;
+      (void)ucv;
 #endif
+    }
     /* A sample stands for the CPU time since the last one: one period, plus
      * any the kernel folded into this signal. */
     uint64_t weight = atomic_load_explicit(&period_ns, memory_order_relaxed) *

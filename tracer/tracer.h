@@ -133,6 +133,8 @@ typedef struct et__thread {
   et__stream s[ET_STREAM_COUNT];
   uint64_t task_next, task_limit;
   int block_reason;
+  uint8_t unw_warm;      /* dwarf stacks: libunwind's per-thread state is set up (dwarf.c) */
+  uint8_t in_unwind;     /* inside libunwind: its own libc calls are not the program's */
   _Atomic(et__chunk *) cur[ET_STREAM_COUNT]; /* what the writer may peek at */
   _Atomic uint64_t drops[ET_DROP_REASON_COUNT]; /* totals, for the END record */
   _Atomic int dead;                            /* the thread has exited */
@@ -163,6 +165,7 @@ typedef struct et__global {
   uint32_t stack_depth;
   uint64_t stack_kinds; /* bit k: kind k records a stack */
   bool block_when_full;
+  bool stack_dwarf;     /* stacks from unwind tables (dwarf.c) instead of frame pointers */
   uint32_t cpu_hz;
   _Atomic(struct et__session *) session; /* slow paths only; atomic: sessions start and stop while threads run */
 } __attribute__((aligned(ET_CACHELINE))) et__global;
@@ -433,8 +436,25 @@ static inline unsigned et__walk(const et__thread *t, const void *fp0, uintptr_t 
   return et__walk_hash(t, (uintptr_t)fp0, out, max, &h, NULL, NULL, NULL);
 }
 
-/* Walks from frame fp and interns the stack; id or 0 (buffer.c). */
+/* Walks from frame fp and interns the stack; id or 0 (intern.c).  With
+ * dwarf stacks it hands over to et__stack_capture_dwarf. */
 ET_HIDDEN uint32_t et__stack_capture(et__thread *t, const void *fp);
+
+/* ---- stacks from unwind tables (dwarf.c) ---- */
+
+/* Loads libunwind for dwarf stacks (once); 0, or -ENOTSUP with *why set. */
+ET_HIDDEN int et__dwarf_init(const char **why);
+/* True once libunwind is loaded. */
+ET_HIDDEN bool et__dwarf_available(void);
+/* Sets up libunwind's per-thread state for the calling thread, whose state
+ * is t; only in ordinary context (it may allocate), never in a handler. */
+ET_HIDDEN void et__dwarf_warm(et__thread *t);
+/* The stack of the caller of the event function whose frame is fp, by
+ * unwind tables, interned; id or 0. */
+ET_HIDDEN uint32_t et__stack_capture_dwarf(et__thread *t, const void *fp);
+/* The stack of the code a signal interrupted, from the handler's context
+ * ucv (innermost: the interrupted instruction); how many frames. */
+ET_HIDDEN unsigned et__dwarf_sample(et__thread *t, void *ucv, uintptr_t *out, unsigned max);
 
 /* The stack id for an event of kind `kind` captured from frame fp, or 0. */
 static inline uint32_t et__stack_here(et__thread *t, unsigned kind, const void *fp) {

@@ -31,6 +31,12 @@ int et__cmd_record(int argc, char **argv);
 #ifndef ET_PRELOAD_INSTALL
 #define ET_PRELOAD_INSTALL "/usr/local/lib/libexectrace-preload.so"
 #endif
+#ifndef ET_PRELOAD_HTTP_BUILD
+#define ET_PRELOAD_HTTP_BUILD "" /* not built: no libmicrohttpd */
+#endif
+#ifndef ET_PRELOAD_HTTP_INSTALL
+#define ET_PRELOAD_HTTP_INSTALL "/usr/local/lib/libexectrace-preload-http.so"
+#endif
 
 static const char help[] =
     "usage: exectrace record [OPTIONS] [--] CMD [ARGS...]\n"
@@ -45,7 +51,7 @@ static const char help[] =
     "                      (default 100; 0 = none; at most 10000)\n"
     "  --stacks fp|dwarf|none\n"
     "                      how stacks are taken (default fp: frame pointers;\n"
-    "                      dwarf is not built yet and falls back to fp)\n"
+    "                      dwarf: unwind tables, for code built without them)\n"
     "  --buffer SIZE       event buffers per process, e.g. 64M (1M..16G; default 64M)\n"
     "  --follow-fork       trace forked children too, each into FILE.PID\n"
     "  --http ADDR         serve /debug/pprof/ from inside CMD on ADDR (e.g.\n"
@@ -92,14 +98,17 @@ static bool is_file(const char *p) {
 
 /* The preload library: the build tree's when this is the build tree's
  * exectrace, else the installed one; EXECTRACE_PRELOAD overrides both. */
-static const char *find_preload(void) {
+/* The preload library; with http, the one that carries the endpoint. */
+static const char *find_preload(bool http) {
   const char *env = getenv("EXECTRACE_PRELOAD");
   if (env && *env) return is_file(env) ? env : NULL;
+  const char *build = http ? ET_PRELOAD_HTTP_BUILD : ET_PRELOAD_BUILD;
+  const char *install = http ? ET_PRELOAD_HTTP_INSTALL : ET_PRELOAD_INSTALL;
   char self[PATH_MAX], built[PATH_MAX];
   if (ET_EXE_BUILD[0] && realpath("/proc/self/exe", self) && realpath(ET_EXE_BUILD, built) &&
-      strcmp(self, built) == 0 && is_file(ET_PRELOAD_BUILD))
-    return ET_PRELOAD_BUILD;
-  return is_file(ET_PRELOAD_INSTALL) ? ET_PRELOAD_INSTALL : NULL;
+      strcmp(self, built) == 0 && build[0] && is_file(build))
+    return build;
+  return is_file(install) ? install : NULL;
 }
 
 static const char *base_name(const char *p) {
@@ -161,11 +170,12 @@ int et__cmd_record(int argc, char **argv) {
     return et__cli_usage_error("record", "--buffer wants a size from 1M to 16G, not", buffer);
   if (http && http[0] == '\0') return et__cli_usage_error("record", "--http wants an address, like", "127.0.0.1:0");
 
-  const char *lib = find_preload();
+  const char *lib = find_preload(http != NULL);
   if (lib == NULL) {
     const char *env = getenv("EXECTRACE_PRELOAD");
-    fprintf(stderr, "exectrace record: cannot find the preload library %s\n",
-            env && *env ? env : ET_PRELOAD_INSTALL);
+    fprintf(stderr, "exectrace record: cannot find the preload library %s%s\n",
+            env && *env ? env : http ? ET_PRELOAD_HTTP_INSTALL : ET_PRELOAD_INSTALL,
+            http && !(env && *env) ? " (--http needs it: build exectrace with libmicrohttpd)" : "");
     return 1;
   }
 

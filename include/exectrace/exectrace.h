@@ -81,6 +81,13 @@ enum et_stacks {
   ET_STACKS_ALL = 2,     /* also region begins */
 };
 
+/* How stacks are taken (et_options.stack_mode). */
+enum et_stack_mode {
+  ET_STACKMODE_FP = 0,    /* walk frame pointers (default; fastest, needs code built with them) */
+  ET_STACKMODE_DWARF = 1, /* unwind with the unwind tables (.eh_frame) through libunwind:
+                             code built without frame pointers too; costs more per stack */
+};
+
 /* Clock sources. */
 enum et_clock {
   ET_CLOCKSRC_AUTO = 0,      /* TSC when it is invariant, else CLOCK_MONOTONIC */
@@ -102,6 +109,9 @@ typedef struct et_options {
   bool block_when_full;  /* wait for buffer space instead of dropping (default false) */
   unsigned cpu_hz;       /* CPU samples per second of each thread's CPU time (default 0: none;
                             up to 10000); uses SIGPROF and a timer per thread */
+  int stack_mode;        /* enum et_stack_mode (default ET_STACKMODE_FP); DWARF needs a build
+                            with libunwind and libunwind.so.8 at run time, else et_start_opts
+                            returns -ENOTSUP */
 } et_options;
 
 /* Fills o with the defaults. */

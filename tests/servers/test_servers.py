@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Real servers from Debian under `exectrace record`, with real load generators.
 
-  memcached  4 worker threads on 127.0.0.1, memcslap as the load, recorded with
+  memcached  (and once more with --stacks dwarf: its waits and CPU samples
+             unwind through libevent's event_base_loop to libc's start_thread)
+             4 worker threads on 127.0.0.1, memcslap as the load, recorded with
              --http 127.0.0.1:0: a 1 s live capture over HTTP (curl) while the
              load runs, then SIGTERM.  The trace and the capture load; every
              worker thread has events in both; cpu and net profiles load in
@@ -72,6 +74,16 @@ def wait_port(port, timeout=10.0):
     return False
 
 
+def stop(proc):
+    """SIGTERM to record (which passes it on to the server); its exit status."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
 def run(args, timeout=120, **kw):
     return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, **kw)
 
@@ -135,12 +147,7 @@ def check_memcached(args):
            " ".join(out.decode(errors="replace").split()[-3:]))
         ok(cap is not None and cap.returncode == 0, "memcached: curl got a 1 s capture over HTTP")
     finally:
-        rec.send_signal(signal.SIGTERM)
-        try:
-            rc = rec.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            rec.kill()
-            rc = rec.wait()
+        rc = stop(rec)
     ok(rc == 0, "memcached: exits 0 on SIGTERM, and record with it (%d)" % rc)
 
     st = stats(args.exectrace, trace)
@@ -179,6 +186,32 @@ def check_memcached(args):
             ok(leaves and len(in_mc) == len(leaves) and "sys_begin" not in top,
                "memcached: net: every wait's stack starts in memcached's own code (%d of %d)" % (len(in_mc), len(leaves)))
         diag("\n".join(top.splitlines()[:14]))
+
+
+def check_memcached_dwarf(args):
+    """--stacks dwarf: the stripped server's waits unwind through libevent and libc."""
+    port = free_port()
+    trace = os.path.join(args.dir, "memcached-dwarf.etrace")
+    rec = subprocess.Popen([args.exectrace, "record", "-o", trace, "--stacks", "dwarf", "--",
+                            "memcached", "-u", "root", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-t", "4"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        ok(wait_port(port), "memcached --stacks dwarf: listening")
+        load = run(["memcslap", "--servers=127.0.0.1:%d" % port, "--concurrency=8", "--execute-number=5000"],
+                   timeout=300)
+        ok(load.returncode == 0, "memcached --stacks dwarf: memcslap ran its load")
+    finally:
+        rc = stop(rec)
+    err = rec.stderr.read().decode(errors="replace")
+    ok(rc == 0 and "fp" not in err, "memcached --stacks dwarf: exits 0, recorded with dwarf stacks (%s)" % err.strip())
+    raw, top = profile(args, trace, "net", os.path.join(args.dir, "memcached-dwarf.net.pb.gz"))
+    ok(raw is not None and "event_base_loop" in (top or "") and "start_thread" in (top or ""),
+       "memcached --stacks dwarf: the net profile names libevent's event_base_loop and libc's start_thread")
+    if top:
+        diag("\n".join(top.splitlines()[6:16]))
+    raw, top = profile(args, trace, "cpu", os.path.join(args.dir, "memcached-dwarf.cpu.pb.gz"))
+    ok(raw is not None and "libevent" in raw and "start_thread" in (top or ""),
+       "memcached --stacks dwarf: CPU samples unwind through libevent to start_thread")
 
 
 NGINX_CONF = """
@@ -222,12 +255,7 @@ def check_nginx(args):
         ok(load.returncode == 0 and m is not None, "nginx: wrk ran its load (%s requests/s)" %
            (m.group(1).decode() if m else "?"))
     finally:
-        rec.send_signal(signal.SIGTERM)
-        try:
-            rc = rec.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            rec.kill()
-            rc = rec.wait()
+        rc = stop(rec)
     ok(rc == 0, "nginx: exits 0 on SIGTERM, and record with it (%d)" % rc)
     files = sorted(f for f in os.listdir(args.dir) if re.match(r"nginx\.etrace\.\d+$", f))
     per = []
@@ -263,6 +291,7 @@ def main():
         if shutil.which(tool) is None:
             bail("%s is missing: apt-get install %s (scripts/setup.sh does)" % (tool, pkg))
     check_memcached(args)
+    check_memcached_dwarf(args)
     check_nginx(args)
     print("1..%d" % n_checks)
     return 1 if n_failed else 0

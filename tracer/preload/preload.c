@@ -271,7 +271,9 @@ static inline bool tracing(void) {
   if (!et__on()) return false;
   if (tl_guard) return false;
   uintptr_t t = (uintptr_t)et__tls;
-  return t != 1 && t != 2; /* the writer (or an exiting thread), a thread being set up */
+  if (t == 1 || t == 2) return false; /* the writer (or an exiting thread), a thread being set up */
+  /* Inside the tracer's own unwinding (dwarf stacks): libunwind's read()s. */
+  return t < 4096 || !((const et__thread *)t)->in_unwind;
 }
 
 /* This process records (not a vfork child sharing the parent's memory). */
@@ -538,11 +540,17 @@ static bool read_settings(void) {
     } else if (strcmp(v, "none") == 0) {
       cfg.opt.stacks = ET_STACKS_NONE;
     } else if (strcmp(v, "dwarf") == 0) {
-      /* Only said by the process that starts: its forks and execs stay quiet. */
-      const char *g = getenv("EXECTRACE_PID");
-      if (g == NULL || atoi(g) == getpid())
-        say("exectrace: EXECTRACE_STACKS=dwarf is not built yet; recording with frame-pointer stacks");
       cfg.opt.stacks = ET_STACKS_DEFAULT;
+      const char *why = NULL;
+      if (et__dwarf_init(&why) == 0) {
+        cfg.opt.stack_mode = ET_STACKMODE_DWARF;
+      } else {
+        /* Only said by the process that starts: its forks and execs stay quiet. */
+        const char *g = getenv("EXECTRACE_PID");
+        if (g == NULL || atoi(g) == getpid())
+          say("exectrace: EXECTRACE_STACKS=dwarf needs libunwind (%s); recording with frame-pointer stacks",
+              why ? why : "not available");
+      }
     } else {
       say("exectrace: EXECTRACE_STACKS='%s' is not fp, dwarf or none; the program runs untraced", v);
       return false;
@@ -708,7 +716,11 @@ static void *trampoline(void *p) {
     int e = errno;
     tl_names_gen = atomic_load(&names_gen);
     prctl(PR_GET_NAME, tl_name, 0, 0, 0);
-    (void)et__self(); /* thread_start and its name, now */
+    /* thread_start and its name, now; with dwarf stacks, libunwind's
+     * per-thread state too, here in ordinary context before the thread's
+     * code (and its signal handlers) runs. */
+    et__thread *t = et__self();
+    if (et__g.stack_dwarf) et__dwarf_warm(t);
     errno = e;
   }
   return fn(arg);
