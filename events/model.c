@@ -108,6 +108,7 @@ void et_trace_close(et_trace *t) {
   }
   free(t->threads);
   et__map_free(&t->tid_index);
+  et__map_free(&t->early_names);
   free(t->strs);
   et__map_free(&t->sparse_strs);
   et__map_free(&t->sparse_stacks);

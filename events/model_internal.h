@@ -105,6 +105,7 @@ struct et_trace {
   et__mthread *threads;
   size_t nthreads, capthreads;
   et__u64map tid_index;
+  et__u64map early_names; /* THREADS chunks: tid -> name string id */
 
   et_task *tasks;
   size_t ntasks, captasks;

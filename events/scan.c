@@ -24,6 +24,7 @@ static const char *const chunk_names[ET_CHUNK_TYPE_LIMIT] = {
     [ET_CHUNK_MAPPINGS] = "mappings",
     [ET_CHUNK_EVENTS] = "events",
     [ET_CHUNK_END] = "end",
+    [ET_CHUNK_THREADS] = "threads",
 };
 
 static const char *chunk_name(unsigned type) {
@@ -332,6 +333,18 @@ static int parse_end(et_trace *t, const uint8_t *p, const uint8_t *end) {
   return 0;
 }
 
+/* THREADS: (tid, name string id) pairs of threads that announced themselves
+ * before the trace's window; a thread of the trace takes its name from here
+ * when its own events never name it. */
+static int parse_threads(et_trace *t, const uint8_t *p, const uint8_t *end) {
+  while (p < end) {
+    uint64_t tid, name;
+    if (et__get_uvarint(&p, end, &tid) || et__get_uvarint(&p, end, &name) || tid == 0) return -1;
+    if (name && !et__map_put(&t->early_names, tid, name)) return -1;
+  }
+  return 0;
+}
+
 static void chunk(et_trace *t, unsigned type, const uint8_t *p, size_t len, size_t off,
                   uint32_t crc) {
   const uint8_t *end = p + len;
@@ -357,6 +370,7 @@ static void chunk(et_trace *t, unsigned type, const uint8_t *p, size_t len, size
       et__events_chunk(t, p, len, off, crc);
       break;
     case ET_CHUNK_END: r = parse_end(t, p, end); break;
+    case ET_CHUNK_THREADS: r = parse_threads(t, p, end); break;
     default: break; /* a newer writer's chunk type: skipped by design */
   }
   if (r != 0) {

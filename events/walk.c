@@ -535,6 +535,8 @@ int et__walk(et_trace *t, bool build, bool store, const et_walk_handlers *h, voi
     for (size_t ti = 0; ti < t->nthreads; ti++) {
       et__mthread *mt = &t->threads[ti];
       if (mt->end_lost > mt->info.dropped) mt->info.dropped = mt->end_lost;
+      uint64_t early;
+      if (mt->name_id == 0 && et__map_get(&t->early_names, mt->info.tid, &early)) mt->name_id = early;
       const char *name = mt->name_id ? et_trace_string(t, mt->name_id) : NULL;
       mt->info.name = name ? name : "";
     }

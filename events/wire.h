@@ -33,6 +33,7 @@ enum et_chunk_type {
   ET_CHUNK_MAPPINGS = 6, /* executable memory mappings with build ids */
   ET_CHUNK_EVENTS = 7,   /* one piece of one thread's event stream */
   ET_CHUNK_END = 8,      /* the trace was stopped cleanly; totals */
+  ET_CHUNK_THREADS = 9,  /* threads alive before the trace's window began, with their names */
   ET_CHUNK_TYPE_LIMIT
 };
 

@@ -444,7 +444,13 @@ void et_log(uint64_t task, const char *category, const char *message) {
 
 void et_thread_name(const char *name) {
   if (!et__on()) return;
-  ET_EMIT_STR(thread_name, THREAD_NAME, name, );
+  et__w w;
+  if (et__open(&w, ET_MAXLEN_EV_THREAD_NAME)) {
+    uint32_t sid = et__intern(w.t, name);
+    atomic_store_explicit(&w.t->name_sid, sid, memory_order_relaxed); /* for later captures */
+    uint8_t *p = et__head(&w, ET_EV_THREAD_NAME);
+    et__close(&w, et__enc_thread_name(p, &w.s->last_obj, sid));
+  }
 }
 
 void et_thread_create(uint64_t child_tid) {

@@ -282,6 +282,7 @@ et__thread *et__thread_slow(void) {
   char name[17] = {0};
   if (prctl(PR_GET_NAME, name, 0, 0, 0) == 0 && name[0]) {
     uint32_t id = et__intern(t, name);
+    atomic_store_explicit(&t->name_sid, id, memory_order_relaxed);
     ET_EMIT(thread_name, THREAD_NAME, id);
   }
   return t;

@@ -135,6 +135,7 @@ typedef struct et__thread {
   int block_reason;
   uint8_t unw_warm;      /* dwarf stacks: libunwind's per-thread state is set up (dwarf.c) */
   uint8_t in_unwind;     /* inside libunwind: its own libc calls are not the program's */
+  _Atomic uint32_t name_sid; /* string id of its latest name, 0 if none (for THREADS chunks) */
   _Atomic(et__chunk *) cur[ET_STREAM_COUNT]; /* what the writer may peek at */
   _Atomic uint64_t drops[ET_DROP_REASON_COUNT]; /* totals, for the END record */
   _Atomic int dead;                            /* the thread has exited */

@@ -556,6 +556,25 @@ static void write_prologue(writer *w) {
   write_mappings(w);
 }
 
+/* A THREADS chunk: the threads alive now and their names, for an output
+ * that starts after they announced themselves (their thread_start and
+ * thread_name events are before its window). */
+static void write_threads(writer *w) {
+  w->meta.len = 0;
+  for (et__thread *t = atomic_load_explicit(&w->s->threads, memory_order_acquire); t; t = t->reg_next) {
+    if (atomic_load_explicit(&t->dead, memory_order_acquire)) continue;
+    if (!buf_reserve(&w->meta, 2 * ET_VARINT_MAX)) {
+      fail(w->s, -ENOMEM);
+      return;
+    }
+    uint8_t *p = w->meta.p + w->meta.len;
+    p = et__put_uvarint(p, t->tid);
+    p = et__put_uvarint(p, atomic_load_explicit(&t->name_sid, memory_order_relaxed));
+    w->meta.len = (size_t)(p - w->meta.p);
+  }
+  write_meta_chunk(w, ET_CHUNK_THREADS, NULL);
+}
+
 /* The prologue of a sink attached now: everything it needs before the
  * events to come.  Its first sync point is now, so it starts now. */
 static void write_late_prologue(writer *w, et__sink *k) {
@@ -564,6 +583,7 @@ static void write_late_prologue(writer *w, et__sink *k) {
   write_clock(w);
   emit_bytes(w, w->maps.p, w->maps.len);
   emit_bytes(w, w->defs.p, w->defs.len);
+  write_threads(w);
   w->only = NULL;
 }
 
@@ -590,6 +610,7 @@ static int write_snapshot(writer *w, int fd) {
   for (size_t i = from; i < w->nsyncs; i++) write_sync(w, &w->syncs[i % ET_SYNC_KEEP]);
   emit_bytes(w, w->maps.p, w->maps.len);
   emit_bytes(w, w->defs.p, w->defs.len);
+  write_threads(w);
   if (w->ring) et__ring_each(w->ring, ring_chunk, w);
   write_clock(w);
   write_end(w);

@@ -164,9 +164,9 @@ def check_memcached(args):
     if ok(lst is not None and lst["complete"], "memcached: the HTTP capture loads and is complete"):
         dur = lst["duration_ns"] / 1e9
         ok(0.9 <= dur <= 1.1, "memcached: the capture spans 1 s (%.3f s)" % dur)
-        busy = [t for t in lst["thread_list"] if t["events"] > 100]
-        ok(len(busy) >= 4, "memcached: the capture shows the worker threads at work (%s)" %
-           sorted(t["events"] for t in lst["thread_list"]))
+        busy = [t for t in lst["thread_list"] if t["events"] > 100 and t["name"] == "mc-worker"]
+        ok(len(busy) >= 4, "memcached: the capture shows the named worker threads at work (%s)" %
+           sorted((t["name"], t["events"]) for t in lst["thread_list"]))
 
     bid = build_id(shutil.which("memcached"))
     for typ in ("cpu", "net"):
