@@ -161,7 +161,7 @@ uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsigned n, ui
   return id;
 }
 
-uint32_t et__stack_capture(et__thread *t, const void *fp) {
+ET_NO_ASAN uint32_t et__stack_capture(et__thread *t, const void *fp) {
   /* Dwarf stacks never use the walk cache: it checks frame-pointer chains. */
   if (ET_UNLIKELY(et__g.stack_dwarf)) return et__stack_capture_dwarf(t, fp);
   uintptr_t frames[ET_MAX_STACK_DEPTH], fps[ET_MAX_STACK_DEPTH];

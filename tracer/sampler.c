@@ -35,7 +35,7 @@ static void chain(int sig, siginfo_t *si, void *uc) {
   }
 }
 
-static void on_sample(int sig, siginfo_t *si, void *ucv) {
+ET_NO_ASAN static void on_sample(int sig, siginfo_t *si, void *ucv) {
   if (si == NULL || si->si_code != SI_TIMER || si->si_value.sival_int != ET_TIMER_COOKIE) {
     chain(sig, si, ucv);
     return;

@@ -42,6 +42,11 @@
 #define ET_LIKELY(x) __builtin_expect(!!(x), 1)
 #define ET_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define ET_HIDDEN __attribute__((visibility("hidden")))
+/* Frame-pointer walks read stack slots that the code below them may have
+ * left as anything (a dead local's, in code built without frame pointers):
+ * the walk checks each frame against the thread's stack, but ASan would flag
+ * the read itself.  Functions that walk are not instrumented. */
+#define ET_NO_ASAN __attribute__((no_sanitize("address")))
 #define ET_CACHELINE 64
 
 #define ET_STRCACHE_SIZE 64  /* per-thread string cache entries (power of two) */
@@ -397,7 +402,7 @@ static inline __attribute__((always_inline)) uint32_t et__intern(et__thread *t, 
  * how many.  With fps non-NULL it also notes each frame's address, the saved
  * frame pointer that ended the walk and whether the depth limit did (for
  * the walk cache). */
-static inline __attribute__((always_inline)) unsigned
+static inline __attribute__((always_inline)) ET_NO_ASAN unsigned
 et__walk_hash(const et__thread *t, uintptr_t fp, uintptr_t *out, unsigned max, uint64_t *hash,
               uintptr_t *fps, uintptr_t *last_next, bool *by_depth) {
   uintptr_t lo = t->stack_lo, hi = t->stack_hi;
@@ -431,7 +436,7 @@ et__walk_hash(const et__thread *t, uintptr_t fp, uintptr_t *out, unsigned max, u
   return n;
 }
 
-static inline unsigned et__walk(const et__thread *t, const void *fp0, uintptr_t *out,
+static inline ET_NO_ASAN unsigned et__walk(const et__thread *t, const void *fp0, uintptr_t *out,
                                 unsigned max) {
   uint64_t h;
   return et__walk_hash(t, (uintptr_t)fp0, out, max, &h, NULL, NULL, NULL);
