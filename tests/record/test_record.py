@@ -114,15 +114,15 @@ def facts(stderr):
     return d
 
 
-def record(mode, trace, extra=(), prog_args=(), timeout=120):
+def record(mode, trace, extra=(), prog_args=(), timeout=120, env=None):
     return run([A.exectrace, "record", "-o", trace] + list(extra) + ["--", A.prog, mode] +
-               list(prog_args), timeout=timeout)
+               list(prog_args), env=env, timeout=timeout)
 
 
-def same_run(mode, trace, extra=(), prog_args=()):
+def same_run(mode, trace, extra=(), prog_args=(), env=None):
     """Runs mode plainly and recorded; checks equal stdout and status."""
-    p_out, p_err, p_rc = run([A.prog, mode] + list(prog_args))
-    r_out, r_err, r_rc = record(mode, trace, extra, prog_args)
+    p_out, p_err, p_rc = run([A.prog, mode] + list(prog_args), env=env)
+    r_out, r_err, r_rc = record(mode, trace, extra, prog_args, env=env)
     ok(r_rc is not None, "%s: recorded run finished" % mode)
     good = ok(p_out == r_out and p_rc == r_rc,
               "%s: same stdout and exit status with and without record (%s, %s)" % (mode, p_rc, r_rc))
@@ -377,11 +377,20 @@ def t_exit_paths():
         complete(tr, "mainexit")
 
     tr = os.path.join(A.dir, "cancel.etrace")
+    env = None
     if A.sanitizer == "thread":
-        skip("cancel", "TSan reports the tracer's hand-over of a cancelled thread's chunks "
-             "(buffer.c submit, writer.c pass) as races: to be looked at in the tracer core")
-        return
-    out, err, rc = same_run("cancel", tr)
+        # TSan loses track of synchronization in a thread cancelled inside an
+        # intercepted blocking call (sleep, here): the thread's key destructors
+        # then run with its interceptor state broken, and TSan reports races on
+        # data that a release/acquire pair orders.  A dozen-line program with
+        # no tracer at all (a key destructor that writes, then stores a flag
+        # with release; main reads the flag with acquire, then the data) gets
+        # the same report.  So this mode runs under TSan with its reports off;
+        # everything below is still checked, and every other mode keeps them.
+        diag("cancel: TSan reports are off for this mode (a false positive of TSan's after "
+             "cancellation inside sleep, see the comment)")
+        env = {"TSAN_OPTIONS": os.environ.get("TSAN_OPTIONS", "") + ":report_bugs=0"}
+    out, err, rc = same_run("cancel", tr, env=env)
     complete(tr, "cancel")
     evs, _ = dump(tr)
     per = {}

@@ -210,8 +210,8 @@ def check_memcached_dwarf(args):
     if top:
         diag("\n".join(top.splitlines()[6:16]))
     raw, top = profile(args, trace, "cpu", os.path.join(args.dir, "memcached-dwarf.cpu.pb.gz"))
-    ok(raw is not None and "libevent" in raw and "start_thread" in (top or ""),
-       "memcached --stacks dwarf: CPU samples unwind through libevent to start_thread")
+    ok(raw is not None and "event_base_loop" in (top or "") and "start_thread" in (top or ""),
+       "memcached --stacks dwarf: CPU samples unwind through libevent's event_base_loop to start_thread")
 
 
 NGINX_CONF = """
