@@ -30,45 +30,11 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "requests.h"
 #include "exectrace/exectrace.h"
 
-#define EMIT_THREADS 3
 #define LOADS 5
 #define LOAD_MAX_TRIES 15 /* at most BENCH_MAX_ROWS */
-#define PER_ITERATION 13
-
-static uint64_t per_thread;
-static _Atomic uint64_t tids[EMIT_THREADS];
-static int locks[EMIT_THREADS];
-
-/* One thread's share of the trace: requests, each a task with regions, a
- * system call, a counter, a contended lock (block, then a wake of the next
- * thread) and a log message; padded with counters to exactly `per_thread`. */
-static void *emit_thread(void *p) {
-  int me = (int)(intptr_t)p;
-  atomic_store(&tids[me], et_thread_id());
-  for (int i = 0; i < EMIT_THREADS; i++)
-    while (atomic_load(&tids[i]) == 0) sched_yield();
-  uint64_t next = atomic_load(&tids[(me + 1) % EMIT_THREADS]);
-  uint64_t n = 0, i = 0;
-  for (; n + PER_ITERATION <= per_thread; n += PER_ITERATION, i++) {
-    uint64_t task = et_task_begin(0, "request");
-    et_region_begin(task, "parse");
-    et_syscall_begin(0, 5 + me, ET_FDCLASS_SOCKET);
-    et_syscall_end(512);
-    et_region_end(task, "parse");
-    et_counter("inflight", (int64_t)(i & 31));
-    et_block_begin(ET_REASON_MUTEX, &locks[me]);
-    et_block_end();
-    et_wake(next, &locks[(me + 1) % EMIT_THREADS]);
-    et_log(task, "db", "query");
-    et_region_begin(task, "respond");
-    et_region_end(task, "respond");
-    et_task_end(task);
-  }
-  for (; n < per_thread; n++) et_counter("inflight", 0);
-  return NULL;
-}
 
 static int record(const char *path, uint64_t nevents, double *secs) {
   et_options o;
@@ -79,12 +45,12 @@ static int record(const char *path, uint64_t nevents, double *secs) {
     fprintf(stderr, "et_start_opts(%s): %s\n", path, et_strerror(err));
     return err;
   }
-  per_thread = nevents / EMIT_THREADS;
+  req_per_thread = nevents / REQ_THREADS;
   uint64_t t0 = bench_now_ns();
-  pthread_t th[EMIT_THREADS];
-  for (int i = 0; i < EMIT_THREADS; i++)
-    pthread_create(&th[i], NULL, emit_thread, (void *)(intptr_t)i);
-  for (int i = 0; i < EMIT_THREADS; i++) pthread_join(th[i], NULL);
+  pthread_t th[REQ_THREADS];
+  for (int i = 0; i < REQ_THREADS; i++)
+    pthread_create(&th[i], NULL, req_thread, (void *)(intptr_t)i);
+  for (int i = 0; i < REQ_THREADS; i++) pthread_join(th[i], NULL);
   err = et_stop();
   *secs = (double)(bench_now_ns() - t0) / 1e9;
   if (err) fprintf(stderr, "et_stop: %s\n", et_strerror(err));
@@ -217,7 +183,7 @@ int main(int argc, char **argv) {
     double v[NCOLS];
     v[OTHERS] = bench_cpu_others(c0, bench_cpu_now());
     ok &= r.dropped == 0 && r.complete && r.warnings == 0 &&
-          r.events >= nevents - nevents % EMIT_THREADS;
+          r.events >= nevents - nevents % REQ_THREADS;
     events = r.events;
     v[SECS] = r.secs;
     v[CPU] = r.cpu_s;

@@ -23,28 +23,8 @@ import signal
 import subprocess
 import sys
 
-n_checks = 0
-n_failed = 0
-
-
-def ok(cond, desc):
-    global n_checks, n_failed
-    n_checks += 1
-    if not cond:
-        n_failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n_checks, desc), flush=True)
-    return cond
-
-
-def skip(desc, why):
-    global n_checks
-    n_checks += 1
-    print("ok %d - %s # SKIP %s" % (n_checks, desc, why), flush=True)
-
-
-def diag(msg):
-    for line in str(msg).splitlines():
-        print("# " + line, flush=True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import diag, done, ok, skip  # noqa: E402
 
 
 def run(cmd, env=None, timeout=120):
@@ -520,8 +500,7 @@ def main():
         if A.only and A.only not in t.__name__:
             continue
         t()
-    print("1..%d" % n_checks)
-    sys.exit(1 if n_failed else 0)
+    sys.exit(done())
 
 
 if __name__ == "__main__":

@@ -25,54 +25,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import bail, diag, done, free_port, ok, wait_port  # noqa: E402
+
 import time
-
-n_checks = 0
-n_failed = 0
-
-
-def ok(cond, desc):
-    global n_checks, n_failed
-    n_checks += 1
-    if not cond:
-        n_failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n_checks, desc), flush=True)
-    return cond
-
-
-def diag(msg):
-    for line in str(msg).splitlines():
-        print("# " + line, flush=True)
-
-
-def bail(msg):
-    ok(False, msg)
-    print("Bail out! " + msg)
-    print("1..%d" % n_checks)
-    sys.exit(1)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
 
 def stop(proc):
     """SIGTERM to record (which passes it on to the server); its exit status."""
@@ -293,8 +252,7 @@ def main():
     check_memcached(args)
     check_memcached_dwarf(args)
     check_nginx(args)
-    print("1..%d" % n_checks)
-    return 1 if n_failed else 0
+    return done()
 
 
 if __name__ == "__main__":

@@ -36,29 +36,8 @@ import stat
 import subprocess
 import sys
 
-n_checks = 0
-n_failed = 0
-
-
-def ok(cond, desc):
-    global n_checks, n_failed
-    n_checks += 1
-    if not cond:
-        n_failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n_checks, desc), flush=True)
-    return cond
-
-
-def diag(msg):
-    for line in str(msg).splitlines():
-        print("# " + line, flush=True)
-
-
-def bail(msg):
-    ok(False, msg)
-    print("Bail out! " + msg)
-    print("1..%d" % n_checks)
-    sys.exit(1)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+from tap import bail, diag, done, ok  # noqa: E402
 
 
 def run(args, **kw):
@@ -436,8 +415,7 @@ def main():
         check_import(args, name, trace, st)
     check_errors(args, recorded)
     check_corpus(args)
-    print("1..%d" % n_checks)
-    return 1 if n_failed else 0
+    return done()
 
 
 if __name__ == "__main__":
