@@ -463,8 +463,10 @@ static void stop_recording(void) {
 
 /* The trace file of process pid's image number gen. */
 static void trace_path(char *buf, size_t cap, pid_t pid, unsigned gen) {
-  int n = pid == cfg.root ? snprintf(buf, cap, "%s", cfg.out)
-                          : snprintf(buf, cap, "%s.%d", cfg.out, (int)pid);
+  /* cfg.out is at most PATH_MAX - 33 bytes (checked when read): say so, and
+   * the compiler sees the suffixes fit. */
+  int n = pid == cfg.root ? snprintf(buf, cap, "%.*s", PATH_MAX - 33, cfg.out)
+                          : snprintf(buf, cap, "%.*s.%d", PATH_MAX - 33, cfg.out, (int)pid);
   if (gen && n >= 0 && (size_t)n < cap) snprintf(buf + n, cap - (size_t)n, ".exec%u", gen);
 }
 
