@@ -32,27 +32,11 @@ const et_kind_desc et__kinds[ET_EV_LIMIT] = {ET_EVENT_KINDS(ET_KIND_ROW)};
   _Static_assert(NUM > 0 && NUM < ET_EV_LIMIT, #lname ": wire number out of range");
 ET_EVENT_KINDS(ET_CHECK_ORDER)
 
-static const char *const block_reason_names[ET_BLOCK_REASON_COUNT] = {
-    [ET_BLOCK_OTHER] = "other", [ET_BLOCK_MUTEX] = "mutex",     [ET_BLOCK_RWLOCK] = "rwlock",
-    [ET_BLOCK_COND] = "cond",   [ET_BLOCK_SEM] = "sem",         [ET_BLOCK_JOIN] = "join",
-    [ET_BLOCK_BARRIER] = "barrier", [ET_BLOCK_SLEEP] = "sleep", [ET_BLOCK_NET] = "net",
-    [ET_BLOCK_FILE] = "file",   [ET_BLOCK_POLL] = "poll",       [ET_BLOCK_PIPE] = "pipe",
-    [ET_BLOCK_USER] = "user",   [ET_BLOCK_GC] = "gc",
-};
-
-static const char *const fd_class_names[ET_FD_CLASS_COUNT] = {
-    [ET_FD_NONE] = "none", [ET_FD_SOCKET] = "socket", [ET_FD_FILE] = "file",
-    [ET_FD_PIPE] = "pipe", [ET_FD_OTHER] = "other",
-};
-
-static const char *const drop_reason_names[ET_DROP_REASON_COUNT] = {
-    [0] = "unknown",
-    [ET_DROP_BUFFER_FULL] = "buffer_full",
-    [ET_DROP_NESTED] = "nested_signal",
-    [ET_DROP_STRING_TABLE] = "string_table_full",
-    [ET_DROP_STACK_TABLE] = "stack_table_full",
-    [ET_DROP_TRUNCATED_MSG] = "message_truncated",
-};
+#define ET_NAME_ROW(NAME, label, V) [V] = #label,
+static const char *const block_reason_names[ET_BLOCK_REASON_COUNT] = {ET_BLOCK_REASONS(ET_NAME_ROW)};
+static const char *const fd_class_names[ET_FD_CLASS_COUNT] = {ET_FD_CLASSES(ET_NAME_ROW)};
+static const char *const drop_reason_names[ET_DROP_REASON_COUNT] = {[0] = "unknown", ET_DROP_REASONS(ET_NAME_ROW)};
+#undef ET_NAME_ROW
 
 const char *et__block_reason_name(unsigned reason) {
   return reason < ET_BLOCK_REASON_COUNT ? block_reason_names[reason] : "unknown";

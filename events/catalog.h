@@ -95,44 +95,52 @@ enum et_field_type {
   ET_FT_B = 'B',
 };
 
-/* Reasons a thread blocks (BLOCK_BEGIN.reason). */
-enum et_block_reason {
-  ET_BLOCK_OTHER = 0,
-  ET_BLOCK_MUTEX = 1,
-  ET_BLOCK_RWLOCK = 2,
-  ET_BLOCK_COND = 3,
-  ET_BLOCK_SEM = 4,
-  ET_BLOCK_JOIN = 5,
-  ET_BLOCK_BARRIER = 6,
-  ET_BLOCK_SLEEP = 7,
-  ET_BLOCK_NET = 8,
-  ET_BLOCK_FILE = 9,
-  ET_BLOCK_POLL = 10, /* select/poll/epoll */
-  ET_BLOCK_PIPE = 11,
-  ET_BLOCK_USER = 12,
-  ET_BLOCK_GC = 13,
-  ET_BLOCK_REASON_COUNT
-};
+/* The values of the enumerated fields, each defined once as X(NAME, label,
+ * VALUE): the enums below, the names `dump` prints (catalog.c), the CTF
+ * enumerations of the export and the LTTng provider are expanded from them. */
+
+/* Reasons a thread blocks (BLOCK_BEGIN.reason, BLOCK_END.reason). */
+#define ET_BLOCK_REASONS(X)                                                                 \
+  X(OTHER, other, 0)                                                                        \
+  X(MUTEX, mutex, 1)                                                                        \
+  X(RWLOCK, rwlock, 2)                                                                      \
+  X(COND, cond, 3)                                                                          \
+  X(SEM, sem, 4)                                                                            \
+  X(JOIN, join, 5)                                                                          \
+  X(BARRIER, barrier, 6)                                                                    \
+  X(SLEEP, sleep, 7)                                                                        \
+  X(NET, net, 8)                                                                            \
+  X(FILE, file, 9)                                                                          \
+  X(POLL, poll, 10) /* select/poll/epoll */                                                 \
+  X(PIPE, pipe, 11)                                                                         \
+  X(USER, user, 12)                                                                         \
+  X(GC, gc, 13)
 
 /* Kinds of file descriptor (SYSCALL_BEGIN.fdclass). */
-enum et_fd_class {
-  ET_FD_NONE = 0,
-  ET_FD_SOCKET = 1,
-  ET_FD_FILE = 2,
-  ET_FD_PIPE = 3,
-  ET_FD_OTHER = 4,
-  ET_FD_CLASS_COUNT
-};
+#define ET_FD_CLASSES(X)                                                                    \
+  X(NONE, none, 0)                                                                          \
+  X(SOCKET, socket, 1)                                                                      \
+  X(FILE, file, 2)                                                                          \
+  X(PIPE, pipe, 3)                                                                          \
+  X(OTHER, other, 4)
 
-/* Why events were lost (DROP.reason). */
-enum et_drop_reason {
-  ET_DROP_BUFFER_FULL = 1,   /* no free buffer chunk: the writer fell behind */
-  ET_DROP_NESTED = 2,        /* a signal interrupted a signal-context write */
-  ET_DROP_STRING_TABLE = 3,  /* string table full: string recorded as id 0 */
-  ET_DROP_STACK_TABLE = 4,   /* stack table full: stack recorded as id 0 */
-  ET_DROP_TRUNCATED_MSG = 5, /* a log message longer than the limit was cut */
-  ET_DROP_REASON_COUNT
-};
+/* Why events were lost (DROP.reason); 0 is "unknown". */
+#define ET_DROP_REASONS(X)                                                                  \
+  X(BUFFER_FULL, buffer_full, 1)         /* no free buffer chunk: the writer fell behind */ \
+  X(NESTED, nested_signal, 2)            /* a signal interrupted a signal-context write */  \
+  X(STRING_TABLE, string_table_full, 3)  /* string table full: string recorded as id 0 */   \
+  X(STACK_TABLE, stack_table_full, 4)    /* stack table full: stack recorded as id 0 */     \
+  X(TRUNCATED_MSG, message_truncated, 5) /* a log message longer than the limit was cut */
+
+#define ET_ENUM_BLOCK(NAME, label, V) ET_BLOCK_##NAME = V,
+enum et_block_reason { ET_BLOCK_REASONS(ET_ENUM_BLOCK) ET_BLOCK_REASON_COUNT };
+#undef ET_ENUM_BLOCK
+#define ET_ENUM_FD(NAME, label, V) ET_FD_##NAME = V,
+enum et_fd_class { ET_FD_CLASSES(ET_ENUM_FD) ET_FD_CLASS_COUNT };
+#undef ET_ENUM_FD
+#define ET_ENUM_DROP(NAME, label, V) ET_DROP_##NAME = V,
+enum et_drop_reason { ET_DROP_REASONS(ET_ENUM_DROP) ET_DROP_REASON_COUNT };
+#undef ET_ENUM_DROP
 
 /* One row of the catalogue, for readers and tools. */
 typedef struct et_kind_desc {

@@ -88,8 +88,11 @@ static void at_exit(void) {
 }
 
 static void at_fork_child(void) {
-  /* The child must never write into the parent's trace; it has no writer. */
+  /* The child must never write into the parent's trace; it has no writer.
+   * Nor into the parent's LTTng buffers: without liblttng-ust-fork the
+   * child is not registered with the session daemon (lttng.c). */
   atomic_store(&et__g.enabled, 0);
+  et__lttng_forget();
   atomic_fetch_add(&et__g.epoch, 1);
   et__g.session = NULL;
   pthread_mutex_init(&et__start_lock, NULL);
@@ -182,6 +185,8 @@ int et__session_create(const et_options *o, int fd, bool own_fd, et__session **o
   s->start_ns = et__mono_ns();
   s->start_ticks = et__ticks();
   s->start_wall_ns = (uint64_t)wall.tv_sec * 1000000000u + (uint64_t)wall.tv_nsec;
+  et__lttng_load();
+  et__g.fast_mode = !et__g.use_tsc ? 1 : et__g.lt_loaded ? 2 : 0;
   et__g.stack_depth = o->stack_depth;
   et__g.stack_kinds = stack_kinds(o->stacks);
   et__g.block_when_full = o->block_when_full;
@@ -356,7 +361,7 @@ static __attribute__((noinline)) void region_end_slow(uint64_t task, const char 
 
 /* The fast path's checks: the thread's state, its main stream with room
  * for maxlen bytes, and name's cache entry; NULL means "take the slow path". */
-static inline __attribute__((always_inline)) et__thread *fast_thread(const char *name,
+static inline __attribute__((always_inline)) et__thread *fast_thread(const char *name, unsigned kind,
                                                                      size_t maxlen,
                                                                      const et__strcache_ent **e) {
   et__thread *t = et__tls;
@@ -370,7 +375,10 @@ static inline __attribute__((always_inline)) et__thread *fast_thread(const char 
     return NULL;
   const et__stream *s = &t->s[ET_STREAM_MAIN];
   if (ET_UNLIKELY((uintptr_t)s->p + maxlen > (uintptr_t)s->end)) return NULL;
-  if (ET_UNLIKELY(!et__g.use_tsc)) return NULL; /* clock_gettime is a call: not a leaf */
+  /* Not without the TSC (clock_gettime is a call: not a leaf), nor when an
+   * LTTng session wants the kind (lttng.c: a call too). */
+  uint32_t mode = et__g.fast_mode;
+  if (ET_UNLIKELY(mode != 0) && (mode != 2 || *et__lt_state[kind] != 0)) return NULL;
   *e = c;
   return t;
 }
@@ -396,7 +404,7 @@ static inline __attribute__((always_inline)) uint8_t *fast_head(et__w *w, unsign
 void et_region_begin(uint64_t task, const char *name) {
   if (!et__on()) return;
   const et__strcache_ent *e;
-  et__thread *t = fast_thread(name, ET_MAXLEN_EV_REGION_BEGIN, &e);
+  et__thread *t = fast_thread(name, ET_EV_REGION_BEGIN, ET_MAXLEN_EV_REGION_BEGIN, &e);
   if (ET_UNLIKELY(t == NULL) ||
       ET_UNLIKELY((et__g.stack_kinds >> ET_EV_REGION_BEGIN) & 1)) {
     region_begin_slow(task, name, __builtin_frame_address(0));
@@ -406,13 +414,13 @@ void et_region_begin(uint64_t task, const char *name) {
   atomic_signal_fence(memory_order_seq_cst);
   et__w w = {t, &t->s[ET_STREAM_MAIN], t->s[ET_STREAM_MAIN].p};
   uint8_t *p = fast_head(&w, ET_EV_REGION_BEGIN);
-  et__close(&w, et__enc_region_begin(p, &w.s->last_obj, task, e->id, 0));
+  et__close_plain(&w, et__enc_region_begin(p, &w.s->last_obj, task, e->id, 0));
 }
 
 void et_region_end(uint64_t task, const char *name) {
   if (!et__on()) return;
   const et__strcache_ent *e;
-  et__thread *t = fast_thread(name, ET_MAXLEN_EV_REGION_END, &e);
+  et__thread *t = fast_thread(name, ET_EV_REGION_END, ET_MAXLEN_EV_REGION_END, &e);
   if (ET_UNLIKELY(t == NULL)) {
     region_end_slow(task, name);
     return;
@@ -421,7 +429,7 @@ void et_region_end(uint64_t task, const char *name) {
   atomic_signal_fence(memory_order_seq_cst);
   et__w w = {t, &t->s[ET_STREAM_MAIN], t->s[ET_STREAM_MAIN].p};
   uint8_t *p = fast_head(&w, ET_EV_REGION_END);
-  et__close(&w, et__enc_region_end(p, &w.s->last_obj, task, e->id));
+  et__close_plain(&w, et__enc_region_end(p, &w.s->last_obj, task, e->id));
 }
 
 void et_log(uint64_t task, const char *category, const char *message) {

@@ -25,14 +25,19 @@ int et__table_init(et__table *t, uint8_t type, uint32_t cap, size_t arena_cap) {
   void *slots = mmap(NULL, slots_len, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (slots == MAP_FAILED) return -errno;
+  void *by_id = mmap(NULL, slots_len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   void *arena = mmap(NULL, arena_cap, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (arena == MAP_FAILED) {
+  if (arena == MAP_FAILED || by_id == MAP_FAILED) {
     int err = -errno;
     munmap(slots, slots_len);
+    if (by_id != MAP_FAILED) munmap(by_id, slots_len);
+    if (arena != MAP_FAILED) munmap(arena, arena_cap);
     return err;
   }
   t->slots = slots;
+  t->by_id = by_id;
   t->arena = arena;
   t->arena_cap = arena_cap;
   return 0;
@@ -41,6 +46,7 @@ int et__table_init(et__table *t, uint8_t type, uint32_t cap, size_t arena_cap) {
 void et__table_release(et__table *t) {
   /* Late writers may still probe the table: keep the mapping, drop the pages. */
   if (t->slots) madvise((void *)t->slots, (size_t)t->cap * sizeof(*t->slots), MADV_DONTNEED);
+  if (t->by_id) madvise((void *)t->by_id, (size_t)t->cap * sizeof(*t->by_id), MADV_DONTNEED);
   if (t->arena) madvise(t->arena, t->arena_cap, MADV_DONTNEED);
 }
 
@@ -107,6 +113,7 @@ static uint32_t intern(et__session *s, et__table *t, const void *data, uint32_t 
       }
       if (mine->id == 0) {
         mine->id = atomic_fetch_add_explicit(&t->next_id, 1, memory_order_relaxed) + 1;
+        if (mine->id < t->cap) atomic_store_explicit(&t->by_id[mine->id], mine, memory_order_release);
         /* Queue the definition before the slot makes the id visible, so that
          * no thread can use the id in a chunk that reaches the writer first. */
         push_pending(s, mine);
@@ -123,6 +130,11 @@ static uint32_t intern(et__session *s, et__table *t, const void *data, uint32_t 
     if (same(e, hash, data, len, bytes)) return e->id;
   }
   return 0;
+}
+
+const et__meta *et__table_get(const et__table *t, uint32_t id) {
+  if (id == 0 || id >= t->cap || t->by_id == NULL) return NULL;
+  return atomic_load_explicit(&t->by_id[id], memory_order_acquire);
 }
 
 static void count_loss(et__thread *t, unsigned reason) {

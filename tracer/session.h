@@ -31,6 +31,7 @@ typedef struct et__table {
   uint32_t cap; /* power of two */
   _Atomic uint32_t count;
   _Atomic uint32_t next_id; /* ids are dense, so they encode in few bytes */
+  _Atomic(et__meta *) *by_id; /* id -> entry, for ids below cap (et__table_get) */
   uint8_t *arena;
   size_t arena_cap;
   _Atomic size_t arena_used;
@@ -140,6 +141,14 @@ ET_HIDDEN void et__pool_push(et__pool *p, et__chunk *c);
 /* Intern tables: set up and release (the arena is mmap'd and never moves). */
 ET_HIDDEN int et__table_init(et__table *t, uint8_t type, uint32_t cap, size_t arena_cap);
 ET_HIDDEN void et__table_release(et__table *t);
+/* The entry of id, or NULL (0, unknown, or beyond what the index holds). */
+ET_HIDDEN const et__meta *et__table_get(const et__table *t, uint32_t id);
+
+/* Loads the LTTng provider named by EXECTRACE_LTTNG, once (lttng.c); says
+ * on stderr, in one line, why not if it cannot. */
+ET_HIDDEN void et__lttng_load(void);
+/* In a forked child: events no longer go to LTTng. */
+ET_HIDDEN void et__lttng_forget(void);
 
 /* Takes every pending definition, oldest first. */
 ET_HIDDEN et__meta *et__pending_take(et__session *s);

@@ -139,7 +139,7 @@ typedef struct et__thread {
   uint64_t task_next, task_limit;
   int block_reason;
   uint8_t unw_warm;      /* dwarf stacks: libunwind's per-thread state is set up (dwarf.c) */
-  uint8_t in_unwind;     /* inside libunwind: its own libc calls are not the program's */
+  uint8_t in_unwind;     /* inside libunwind or LTTng: their own libc calls are not the program's */
   _Atomic uint32_t name_sid; /* string id of its latest name, 0 if none (for THREADS chunks) */
   _Atomic(et__chunk *) cur[ET_STREAM_COUNT]; /* what the writer may peek at */
   _Atomic uint64_t drops[ET_DROP_REASON_COUNT]; /* totals, for the END record */
@@ -168,6 +168,8 @@ typedef struct et__global {
   _Atomic uint32_t ro_gen;        /* changes when read-only memory may have been unmapped */
   _Atomic(const et__ranges *) ro; /* the read-only ranges now */
   uint32_t use_tsc;
+  uint32_t lt_loaded;   /* the LTTng provider is loaded: events may go to LTTng too (lttng.c) */
+  uint32_t fast_mode;   /* region fast paths: 0 yes, 1 no (no TSC), 2 yes unless LTTng wants the kind */
   uint32_t stack_depth;
   uint64_t stack_kinds; /* bit k: kind k records a stack */
   bool block_when_full;
@@ -177,6 +179,9 @@ typedef struct et__global {
 } __attribute__((aligned(ET_CACHELINE))) et__global;
 
 extern ET_HIDDEN et__global et__g;
+/* While the LTTng provider is loaded: *et__lt_state[k] is nonzero while
+ * some LTTng session has tracepoint exectrace:<kind k> enabled. */
+extern ET_HIDDEN const int *et__lt_state[256];
 extern ET_HIDDEN __thread et__thread *et__tls __attribute__((tls_model("initial-exec")));
 
 /* ---- clock ---- */
@@ -275,13 +280,24 @@ static inline uint8_t *et__head(et__w *w, unsigned kind) {
   return et__put_uvarint(p, dt);
 }
 
-/* Commits the event ending at p. */
-static inline void et__close(et__w *w, uint8_t *p) {
+/* Hands the event just committed (from w->p to end) to LTTng if a session
+ * wants its kind (lttng.c). */
+ET_HIDDEN void et__lttng_forward(et__w *w, const uint8_t *end);
+
+/* Commits the event ending at p, and nothing else. */
+static inline void et__close_plain(et__w *w, uint8_t *p) {
   et__stream *s = w->s;
   s->p = p;
   atomic_store_explicit(&s->chunk->pos, (uint32_t)(p - s->chunk->data), memory_order_release);
   atomic_signal_fence(memory_order_seq_cst);
   w->t->in_write--;
+}
+
+/* Commits the event ending at p; with the LTTng provider loaded, the event
+ * also goes to LTTng. */
+static inline void et__close(et__w *w, uint8_t *p) {
+  if (ET_UNLIKELY(et__g.lt_loaded)) et__lttng_forward(w, p);
+  et__close_plain(w, p);
 }
 
 /* ---- encoders generated from the catalogue ---- */

@@ -31,6 +31,12 @@ int et__cmd_record(int argc, char **argv);
 #ifndef ET_PRELOAD_INSTALL
 #define ET_PRELOAD_INSTALL "/usr/local/lib/libexectrace-preload.so"
 #endif
+#ifndef ET_LTTNG_BUILD
+#define ET_LTTNG_BUILD "" /* not built: no lttng-ust */
+#endif
+#ifndef ET_LTTNG_INSTALL
+#define ET_LTTNG_INSTALL "/usr/local/lib/libexectrace-lttng.so"
+#endif
 #ifndef ET_PRELOAD_HTTP_BUILD
 #define ET_PRELOAD_HTTP_BUILD "" /* not built: no libmicrohttpd */
 #endif
@@ -57,6 +63,8 @@ static const char help[] =
     "  --http ADDR         serve /debug/pprof/ from inside CMD on ADDR (e.g.\n"
     "                      127.0.0.1:0, a free port; other than loopback only with\n"
     "                      EXECTRACE_HTTP_TOKEN set); the address is printed\n"
+    "  --lttng             also send every event to LTTng while a session has\n"
+    "                      exectrace:* enabled (loads libexectrace-lttng.so)\n"
     "  -h, --help          print this text\n";
 
 static volatile sig_atomic_t child_pid;
@@ -111,6 +119,15 @@ static const char *find_preload(bool http) {
   return is_file(install) ? install : NULL;
 }
 
+/* The LTTng provider, found like the preload library. */
+static const char *find_lttng(void) {
+  char self[PATH_MAX], built[PATH_MAX];
+  if (ET_EXE_BUILD[0] && realpath("/proc/self/exe", self) && realpath(ET_EXE_BUILD, built) &&
+      strcmp(self, built) == 0 && ET_LTTNG_BUILD[0] && is_file(ET_LTTNG_BUILD))
+    return ET_LTTNG_BUILD;
+  return is_file(ET_LTTNG_INSTALL) ? ET_LTTNG_INSTALL : NULL;
+}
+
 static const char *base_name(const char *p) {
   const char *s = strrchr(p, '/');
   return s && s[1] ? s + 1 : p;
@@ -118,7 +135,7 @@ static const char *base_name(const char *p) {
 
 int et__cmd_record(int argc, char **argv) {
   const char *out = NULL, *cpu_hz = NULL, *stacks = NULL, *buffer = NULL, *http = NULL;
-  bool follow = false;
+  bool follow = false, lttng = false;
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -135,6 +152,10 @@ int et__cmd_record(int argc, char **argv) {
     }
     if (strcmp(a, "--follow-fork") == 0) {
       follow = true;
+      continue;
+    }
+    if (strcmp(a, "--lttng") == 0) {
+      lttng = true;
       continue;
     }
     const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
@@ -176,6 +197,13 @@ int et__cmd_record(int argc, char **argv) {
     fprintf(stderr, "exectrace record: cannot find the preload library %s%s\n",
             env && *env ? env : http ? ET_PRELOAD_HTTP_INSTALL : ET_PRELOAD_INSTALL,
             http && !(env && *env) ? " (--http needs it: build exectrace with libmicrohttpd)" : "");
+    return 1;
+  }
+
+  const char *lttng_lib = lttng ? find_lttng() : NULL;
+  if (lttng && lttng_lib == NULL) {
+    fprintf(stderr, "exectrace record: cannot find the LTTng provider %s%s\n", ET_LTTNG_INSTALL,
+            ET_LTTNG_BUILD[0] ? "" : " (--lttng needs it: build exectrace with lttng-ust)");
     return 1;
   }
 
@@ -236,6 +264,10 @@ int et__cmd_record(int argc, char **argv) {
   } else {
     unsetenv("EXECTRACE_HTTP");
     unsetenv("EXECTRACE_HTTP_PORT_FILE");
+  }
+  if (lttng_lib ? setenv("EXECTRACE_LTTNG", lttng_lib, 1) != 0 : unsetenv("EXECTRACE_LTTNG") != 0) {
+    fprintf(stderr, "exectrace record: cannot set the environment: %s\n", strerror(errno));
+    return 1;
   }
   unsetenv("EXECTRACE_EXEC");
   unsetenv("EXECTRACE_PID");
