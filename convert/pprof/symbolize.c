@@ -49,7 +49,11 @@ struct et__sym {
 };
 
 /* The load bias of the file for a mapping of it: the address its vaddr 0
- * had in the process.  false if no executable segment fits. */
+ * had in the process.  The segment the mapping starts with is the PT_LOAD
+ * whose page-aligned offset is the mapping's: the executable one for the
+ * tracer's mappings (one per executable segment), the first one for LTTng's
+ * statedump (one per object, from its base address, offset 0).  Failing
+ * that, the first executable segment.  false if no segment fits. */
 static bool load_bias(Elf *elf, const et_mapping *m, uint64_t *bias, bool *exec) {
   GElf_Ehdr eh;
   size_t nph;
@@ -57,17 +61,18 @@ static bool load_bias(Elf *elf, const et_mapping *m, uint64_t *bias, bool *exec)
   *exec = eh.e_type == ET_EXEC;
   long pg = sysconf(_SC_PAGESIZE);
   uint64_t mask = ~(uint64_t)((pg > 0 ? (uint64_t)pg : 4096u) - 1);
-  bool found = false;
-  for (size_t i = 0; i < nph; i++) {
+  int best = 0; /* 3: executable, same offset; 2: same offset; 1: first executable */
+  for (size_t i = 0; i < nph && best < 3; i++) {
     GElf_Phdr ph;
-    if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
-    if ((ph.p_offset & mask) == m->offset || !found) {
+    if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD) continue;
+    bool x = (ph.p_flags & PF_X) != 0, same = (ph.p_offset & mask) == m->offset;
+    int rank = x && same ? 3 : same ? 2 : x ? 1 : 0;
+    if (rank > best) {
       *bias = m->start - (ph.p_vaddr & mask);
-      found = true;
-      if ((ph.p_offset & mask) == m->offset) break;
+      best = rank;
     }
   }
-  return found;
+  return best > 0;
 }
 
 static bool has_symtab(Elf *elf) {
