@@ -48,6 +48,83 @@ void et__match_tasks(et_trace *t, const et__task_end *ends, size_t nends, bool *
 }
 
 
+/* Threads to processes.  The PROCESSES chunks list each process's threads;
+ * a thread listed twice stays in the first process, and threads no process
+ * lists (a damaged chunk) go to one more process of unknown pid.  Without
+ * those chunks the trace is one process, the PROCESS chunk's. */
+bool et__assign_processes(et_trace *t) {
+  size_t n = t->nthreads;
+  if (!t->have_processes) { /* a PROCESSES chunk that ran out of memory half-way */
+    for (size_t i = 0; i < t->nprocs; i++) {
+      free(t->procs[i].tids);
+      free(t->procs[i].maps);
+    }
+    t->nprocs = 0;
+  }
+  for (size_t i = 0; i < n; i++) t->threads[i].info.process = SIZE_MAX;
+  for (size_t p = 0; p < t->nprocs; p++) {
+    et__mproc *m = &t->procs[p];
+    for (size_t k = 0; k + 1 < m->ntids; k += 2) {
+      uint64_t ti;
+      if (!et__map_get(&t->tid_index, m->tids[k], &ti)) continue; /* no events: not a thread of the model */
+      et_thread_info *th = &t->threads[ti].info;
+      if (th->process == SIZE_MAX) {
+        th->process = p;
+        th->os_tid = m->tids[k + 1] ? m->tids[k + 1] : m->tids[k];
+      } else if (th->process != p) {
+        et__warn(t, "thread %llu is listed in two processes (pids %llu and %llu): it stays in the first",
+                 (unsigned long long)th->tid, (unsigned long long)t->procs[th->process].info.pid,
+                 (unsigned long long)m->info.pid);
+      }
+    }
+    m->info.mappings = m->maps;
+    m->info.nmappings = m->nmaps;
+  }
+  bool unlisted = t->nprocs == 0;
+  for (size_t i = 0; i < n && !unlisted; i++) unlisted = t->threads[i].info.process == SIZE_MAX;
+  if (unlisted) {
+    if (!ET_VEC_GROW(t->procs, t->nprocs, t->capprocs)) return false;
+    et__mproc *m = &t->procs[t->nprocs];
+    memset(m, 0, sizeof *m);
+    m->info.name = "";
+    m->info.host = "";
+    if (!t->have_processes) { /* the one process of an ordinary trace */
+      const char *exe = t->info.exe ? t->info.exe : "", *slash = strrchr(exe, '/');
+      m->info.pid = t->info.pid;
+      m->info.name = slash ? slash + 1 : exe;
+      m->info.mappings = t->maps;
+      m->info.nmappings = t->nmaps;
+    }
+    for (size_t i = 0; i < n; i++)
+      if (t->threads[i].info.process == SIZE_MAX) {
+        t->threads[i].info.process = t->nprocs;
+        t->threads[i].info.os_tid = t->threads[i].info.tid;
+      }
+    t->nprocs++;
+  }
+  /* Each process's threads, in index order, in one array. */
+  free(t->proc_threads);
+  t->proc_threads = malloc((n ? n : 1) * sizeof *t->proc_threads);
+  if (!t->proc_threads) return false;
+  for (size_t p = 0; p < t->nprocs; p++) t->procs[p].info.nthreads = 0;
+  for (size_t i = 0; i < n; i++) {
+    et_thread_info *th = &t->threads[i].info;
+    th->pid = t->procs[th->process].info.pid;
+    t->procs[th->process].info.nthreads++;
+  }
+  size_t at = 0;
+  for (size_t p = 0; p < t->nprocs; p++) {
+    t->procs[p].info.threads = t->proc_threads + at;
+    at += t->procs[p].info.nthreads;
+    t->procs[p].info.nthreads = 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    et_process_info *pi = &t->procs[t->threads[i].info.process].info;
+    t->proc_threads[(size_t)(pi->threads - t->proc_threads) + pi->nthreads++] = i;
+  }
+  return true;
+}
+
 /* The trace's start: its earliest sync point, or its earliest event if a
  * damaged trace lost the sync points before it (times are never negative). */
 static void settle_start(et_trace *t) {
@@ -106,6 +183,7 @@ int et__build(et_trace *t) {
     }
   }
   settle_start(t);
+  if (!et__assign_processes(t)) return -ENOMEM;
 
   /* One walk over every event derives the states, the wakes' effects,
    * the counts and the tasks (walk.c). */
@@ -134,6 +212,9 @@ int et__build(et_trace *t) {
   uint64_t last = 0;
   for (size_t ti = 0; ti < t->nthreads; ti++) {
     t->info.events += t->threads[ti].info.events;
+    et_process_info *pi = &t->procs[t->threads[ti].info.process].info;
+    pi->events += t->threads[ti].info.events;
+    pi->dropped += t->threads[ti].info.dropped;
     if (t->threads[ti].info.events && t->threads[ti].info.last > last)
       last = t->threads[ti].info.last;
   }

@@ -2,35 +2,68 @@
  * and LTTng traces of the `exectrace` tracepoint provider, which share one
  * description of the events (convert/export/ctf_meta.h).
  *
- * A graph of a `source.ctf.fs` component on the directory and a sink of
- * ours reads every message once.  Each event whose class names a kind of
- * the catalogue (plain, or "exectrace:KIND" as LTTng names them) is
- * re-encoded as the tracer would have written it: its strings and stacks
- * interned, its thread's events appended to an EVENTS chunk of that thread
- * and stream.  The result is a native trace in memory (header, catalogue,
- * process, clock, strings, stacks, mappings, events, END), which the
- * caller loads like any other; so every tool reads a CTF trace with the
- * same model and the same rules.
+ * The directory given is one CTF trace (it holds a file named `metadata`),
+ * or a tree of them, as `lttng-relayd -o OUT` collects from several hosts
+ * (OUT/HOST/SESSION/ust/uid/UID/64-bit/, OUT/.../ust/pid/NAME-PID-DATE/):
+ * every directory under it that holds a `metadata` file is a trace (its
+ * own subdirectories are not searched; hidden ones, such as an export's
+ * temporary directory, neither).  One graph reads them all: a
+ * `source.ctf.fs` component per trace (babeltrace2 2.0 merges the inputs of
+ * one component into one trace, which only traces of one UUID may be), all
+ * their ports into a muxer, the muxer into a sink of ours, so every message
+ * comes once, in time order.  With several traces the clocks are all taken
+ * as counting from the Unix epoch (`force-clock-class-origin-unix-epoch`,
+ * babeltrace2's `--clock-force-correlate`): LTTng's clocks of different
+ * hosts have different UUIDs, which the muxer otherwise refuses to order.
+ *
+ * Each event whose class names a kind of the catalogue (plain, or
+ * "exectrace:KIND" as LTTng names them) is re-encoded as the tracer would
+ * have written it: its strings and stacks interned, its thread's events
+ * appended to an EVENTS chunk of that thread and stream.  The result is a
+ * native trace in memory (header, catalogue, process, clock, strings,
+ * stacks, mappings, processes, events, END), which the caller loads like
+ * any other; so every tool reads CTF traces with the same model and rules.
  *
  * Where things come from:
+ *   process    the event's common context `vpid` (LTTng, with `lttng
+ *              add-context -u -t vpid`; one per-UID trace holds the events
+ *              of every process of the user), else the trace's env `vpid`
+ *              (our export, LTTng per-PID buffers); its name from env
+ *              `procname`, else the `procname` context of its main thread
+ *              (vtid = vpid), else of any of its threads; its host from
+ *              env `hostname` ("" without one).  A process is (host, pid);
+ *              events with no pid at all are one process per trace.
  *   thread     the packet context's `tid` (our export: a stream per thread),
  *              else the event's common context `vtid` (LTTng, with
  *              `lttng add-context -u -t vtid`); events without one are
- *              skipped and counted
+ *              skipped and counted.  Threads are (process, tid): the first
+ *              process to mention a tid (as a thread of its events, or in
+ *              a T field) keeps it, a later one gets tid + k * 2^32 with the
+ *              smallest k >= 1 that is free, in its events and in its T
+ *              fields; the PROCESSES chunk gives both ids.
+ *   tasks      task ids (task_begin id and parent, task_end id, the task
+ *              fields of regions and logs) are renumbered the same way, per
+ *              process: two recordings number their tasks alike.
  *   stream     the packet context's `signal` (our export), else 0
  *   time       the clock snapshot in ns from the clock's origin; a sync point
- *              maps the trace's start (env `start_monotonic_ns` of our
- *              export, else the first event) to time 0
- *   process    env `vpid`, `exe`, `cmdline`, `procname`
- *   mappings   LTTng's `lttng_ust_statedump:bin_info` and `:build_id` events
+ *              maps the start to time 0: the earliest trace start (env
+ *              `start_monotonic_ns` of our export: its clock's offset, else
+ *              the trace's first event)
+ *   mappings   LTTng's `lttng_ust_statedump:bin_info` and `:build_id`
+ *              events, per process (PROCESSES); the trace-wide MAPPINGS
+ *              hold their union, identical ones once, and where those of
+ *              different processes overlap, only the lowest-addressed one
+ *              (ties: the earlier process's), with a warning
  *   losses     discarded-events messages, per thread when the stream has one
  */
 #include <babeltrace2/babeltrace.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "model_internal.h"
 
@@ -179,10 +212,11 @@ static void intern_free(intern *m) {
   free(m->koff);
 }
 
+
 /* ---- streams: one per (thread, signal) ---- */
 
 typedef struct stream {
-  uint64_t tid;
+  uint64_t tid; /* ours (see the thread ids above) */
   uint8_t signal;
   uint64_t seq;
   uint64_t base_ticks, base_obj; /* of the chunk being filled */
@@ -202,6 +236,48 @@ typedef struct discard {
   uint64_t stream, count;
 } discard;
 
+/* One CTF trace, as its first event shows it. */
+typedef struct ctrace {
+  const void *bt;            /* its bt_trace */
+  uint64_t pid;              /* env vpid, 0 if none */
+  char *procname, *exe, *cmdline; /* env, "" if none */
+  size_t host;               /* env hostname, in hosts */
+  uint64_t start_monotonic;  /* env start_monotonic_ns (our export) */
+  uint64_t origin_offset_ns; /* the clock's offset: ns from origin at the clock's zero */
+  uint64_t first_ns;         /* its first event */
+  bool have_start, clock_epoch, have_first;
+  size_t anon;               /* the process of its events without a pid, SIZE_MAX until one */
+} ctrace;
+
+typedef struct host {
+  char *name;
+  et__u64map pids; /* pid -> process */
+} host;
+
+/* A process: (host, pid), with its ids for threads and tasks. */
+typedef struct proc {
+  uint64_t pid;
+  size_t host, trace; /* trace: the first to show it (exe, cmdline) */
+  char *name;
+  int name_rank;      /* 0 none, 1 a thread's procname, 2 its main thread's, 3 the trace's env */
+  et__u64map tids;    /* its thread ids -> ours */
+  et__u64map tasks;   /* its task ids -> ours */
+  uint64_t *threads;  /* pairs (ours, its), in the order first seen */
+  size_t nthreads, capthreads; /* in uint64_t */
+  mapping *maps;
+  size_t nmaps, capmaps;
+} proc;
+
+/* Where a stream class keeps the context fields read on every event:
+ * member indexes, -1 for none. */
+typedef struct ctxidx {
+  const void *sc;
+  int64_t ptid, psig;                  /* packet context */
+  int64_t vtid, tid, vpid, pid, pname; /* event common context */
+} ctxidx;
+
+#define NCTX 16
+
 typedef struct importer {
   intern strings, stacks;
   stream *st;
@@ -212,20 +288,26 @@ typedef struct importer {
   discard *disc;
   size_t ndisc, capdisc;
   buf events;          /* finished EVENTS chunks */
-  mapping *maps;
-  size_t nmaps, capmaps;
+  ctrace *traces;
+  size_t ntraces, captraces;
+  et__u64map trace_index; /* bt_trace -> index in traces */
+  const void *last_bt;    /* the bt_trace of traces[last_trace] */
+  size_t last_trace;
+  host *hosts;
+  size_t nhosts, caphosts;
+  proc *procs;
+  size_t nprocs, capprocs;
+  et__u64map used_tids, used_tasks; /* ours, taken */
+  ctxidx ctx[NCTX];
+  size_t nctx, ctx_next;
+  uint8_t task_fields[ET_EV_LIMIT]; /* bit f: field f of the kind is a task id */
+  et__u64map classes;  /* event class -> kind (0: none of ours, ET_EV_LIMIT: a statedump event) */
   uint64_t first_ns;
   bool have_first;
-  uint64_t start_monotonic;
-  bool have_start;
-  uint64_t origin_offset_ns; /* the clock's offset: ns from origin at the clock's zero */
-  bool clock_epoch;
-  uint64_t pid;
-  char exe[4096], cmdline[8192], procname[64];
-  bool env_read;
   uint64_t skipped_unknown, skipped_no_tid, nevents, lost_unattributed;
   bool oom;
   char err[256];
+  char skipped[256]; /* why the first trace skipped was */
 } importer;
 
 static stream *stream_of(importer *im, uint64_t tid, uint8_t signal) {
@@ -305,7 +387,42 @@ static const char *field_bytes(const bt_field *f, char *tmp, size_t cap, size_t 
   return NULL;
 }
 
-/* ---- events ---- */
+/* The index of a member of a structure field class (also with LTTng's
+ * leading underscore), or -1. */
+static int64_t member_index(const bt_field_class *fc, const char *name) {
+  if (!fc || bt_field_class_get_type(fc) != BT_FIELD_CLASS_TYPE_STRUCTURE) return -1;
+  uint64_t n = bt_field_class_structure_get_member_count(fc);
+  for (int pass = 0; pass < 2; pass++)
+    for (uint64_t i = 0; i < n; i++) {
+      const bt_field_class_structure_member *mb = bt_field_class_structure_borrow_member_by_index_const(fc, i);
+      const char *m = bt_field_class_structure_member_get_name(mb);
+      if (pass == 0 ? strcmp(m, name) == 0 : m[0] == '_' && strcmp(m + 1, name) == 0) return (int64_t)i;
+    }
+  return -1;
+}
+
+static const bt_field *member_at(const bt_field *st, int64_t i) {
+  return st && i >= 0 ? bt_field_structure_borrow_member_field_by_index_const(st, (uint64_t)i) : NULL;
+}
+
+static const ctxidx *ctx_of(importer *im, const bt_stream_class *sc) {
+  for (size_t i = 0; i < im->nctx; i++)
+    if (im->ctx[i].sc == sc) return &im->ctx[i];
+  ctxidx *c = im->nctx < NCTX ? &im->ctx[im->nctx++] : &im->ctx[im->ctx_next++ % NCTX];
+  const bt_field_class *pc = bt_stream_class_borrow_packet_context_field_class_const(sc);
+  const bt_field_class *cc = bt_stream_class_borrow_event_common_context_field_class_const(sc);
+  *c = (ctxidx){sc,
+                member_index(pc, "tid"),
+                member_index(pc, "signal"),
+                member_index(cc, "vtid"),
+                member_index(cc, "tid"),
+                member_index(cc, "vpid"),
+                member_index(cc, "pid"),
+                member_index(cc, "procname")};
+  return c;
+}
+
+/* ---- traces, hosts, processes ---- */
 
 static const char *env_string(const bt_trace *tr, const char *name) {
   const bt_value *v = bt_trace_borrow_environment_entry_value_by_name_const(tr, name);
@@ -327,25 +444,145 @@ static bool env_int(const bt_trace *tr, const char *name, uint64_t *out) {
   return !*end;
 }
 
-static void read_env(importer *im, const bt_event *e, const bt_clock_class *cc) {
-  im->env_read = true;
-  const bt_trace *tr = bt_stream_borrow_trace_const(bt_event_borrow_stream_const(e));
-  const char *s;
-  if ((s = env_string(tr, "exe"))) snprintf(im->exe, sizeof im->exe, "%s", s);
-  if ((s = env_string(tr, "cmdline"))) snprintf(im->cmdline, sizeof im->cmdline, "%s", s);
-  if ((s = env_string(tr, "procname"))) snprintf(im->procname, sizeof im->procname, "%s", s);
-  env_int(tr, "vpid", &im->pid);
-  im->have_start = env_int(tr, "start_monotonic_ns", &im->start_monotonic);
-  if (cc) {
-    int64_t sec;
-    uint64_t cycles, freq = bt_clock_class_get_frequency(cc);
-    bt_clock_class_get_offset(cc, &sec, &cycles);
-    if (freq && sec >= 0) im->origin_offset_ns = (uint64_t)sec * 1000000000u + cycles * (1000000000u / freq);
-    im->clock_epoch = bt_clock_class_origin_is_unix_epoch(cc);
-  }
+static char *dup_or_empty(importer *im, const char *s) {
+  char *d = strdup(s ? s : "");
+  if (!d) im->oom = true;
+  return d;
 }
 
-static void statedump(importer *im, const char *what, const bt_field *pl) {
+static size_t host_of(importer *im, const char *name) {
+  for (size_t i = 0; i < im->nhosts; i++)
+    if (strcmp(im->hosts[i].name, name) == 0) return i;
+  if (!ET_VEC_GROW(im->hosts, im->nhosts, im->caphosts)) {
+    im->oom = true;
+    return SIZE_MAX;
+  }
+  host *h = &im->hosts[im->nhosts];
+  memset(h, 0, sizeof *h);
+  if (!(h->name = dup_or_empty(im, name))) return SIZE_MAX;
+  return im->nhosts++;
+}
+
+/* The trace of a stream, read on first sight: env and clock.  SIZE_MAX on OOM. */
+static size_t trace_of(importer *im, const bt_stream *bs) {
+  const bt_trace *tr = bt_stream_borrow_trace_const(bs);
+  if (tr == im->last_bt && im->ntraces) return im->last_trace;
+  uint64_t v;
+  size_t i = et__map_get(&im->trace_index, (uint64_t)(uintptr_t)tr, &v) ? (size_t)v : im->ntraces;
+  if (i == im->ntraces) {
+    if (!ET_VEC_GROW(im->traces, im->ntraces, im->captraces) ||
+        !et__map_put(&im->trace_index, (uint64_t)(uintptr_t)tr, im->ntraces)) {
+      im->oom = true;
+      return SIZE_MAX;
+    }
+    ctrace *c = &im->traces[im->ntraces];
+    memset(c, 0, sizeof *c);
+    c->bt = tr;
+    c->anon = SIZE_MAX;
+    c->procname = dup_or_empty(im, env_string(tr, "procname"));
+    c->exe = dup_or_empty(im, env_string(tr, "exe"));
+    c->cmdline = dup_or_empty(im, env_string(tr, "cmdline"));
+    im->ntraces++; /* its strings are freed with it, even if one failed */
+    c->host = host_of(im, env_string(tr, "hostname") ? env_string(tr, "hostname") : "");
+    if (im->oom) return SIZE_MAX;
+    env_int(tr, "vpid", &c->pid);
+    c->have_start = env_int(tr, "start_monotonic_ns", &c->start_monotonic);
+    const bt_clock_class *cc = bt_stream_class_borrow_default_clock_class_const(bt_stream_borrow_class_const(bs));
+    if (cc) {
+      int64_t sec;
+      uint64_t cycles, freq = bt_clock_class_get_frequency(cc);
+      bt_clock_class_get_offset(cc, &sec, &cycles);
+      if (freq && sec >= 0) c->origin_offset_ns = (uint64_t)sec * 1000000000u + cycles * (1000000000u / freq);
+      c->clock_epoch = bt_clock_class_origin_is_unix_epoch(cc);
+    }
+  }
+  im->last_bt = tr;
+  im->last_trace = i;
+  return i;
+}
+
+static size_t proc_new(importer *im, uint64_t pid, size_t ti) {
+  if (!ET_VEC_GROW(im->procs, im->nprocs, im->capprocs)) {
+    im->oom = true;
+    return SIZE_MAX;
+  }
+  proc *p = &im->procs[im->nprocs];
+  memset(p, 0, sizeof *p);
+  p->pid = pid;
+  p->host = im->traces[ti].host;
+  p->trace = ti;
+  return im->nprocs++;
+}
+
+/* The process of an event of trace ti with this pid (0: unknown).  SIZE_MAX on OOM. */
+static size_t proc_of(importer *im, size_t ti, uint64_t pid) {
+  ctrace *c = &im->traces[ti];
+  if (pid == 0) {
+    if (c->anon == SIZE_MAX) c->anon = proc_new(im, 0, ti);
+    return c->anon;
+  }
+  host *h = &im->hosts[c->host];
+  uint64_t v;
+  if (et__map_get(&h->pids, pid, &v)) return (size_t)v;
+  size_t p = proc_new(im, pid, ti);
+  if (p != SIZE_MAX && !et__map_put(&h->pids, pid, p)) {
+    im->oom = true;
+    return SIZE_MAX;
+  }
+  return p;
+}
+
+static void name_proc(importer *im, proc *p, const char *name, size_t n, int rank) {
+  if (rank <= p->name_rank || n == 0) return;
+  char *s = strndup(name, n);
+  if (!s) {
+    im->oom = true;
+    return;
+  }
+  free(p->name);
+  p->name = s;
+  p->name_rank = rank;
+}
+
+/* Our id for a process's id (mine: its ids so far): the same if no other
+ * process took it, else id + k * 2^32 for the smallest free k >= 1.
+ * *fresh says it was given now. */
+static uint64_t renumber(importer *im, et__u64map *mine, et__u64map *used, uint64_t id, bool *fresh) {
+  uint64_t v, ours = id;
+  *fresh = false;
+  if (id == UINT64_MAX) return id; /* not an id a map can hold; no thread or task has it */
+  if (et__map_get(mine, id, &v)) return v;
+  while (ours == 0 || ours == UINT64_MAX || et__map_get(used, ours, &v)) ours += 1ull << 32;
+  if (!et__map_put(used, ours, 1) || !et__map_put(mine, id, ours)) {
+    im->oom = true;
+    return id;
+  }
+  *fresh = true;
+  return ours;
+}
+
+static uint64_t our_tid(importer *im, proc *p, uint64_t tid) {
+  bool fresh;
+  uint64_t ours = renumber(im, &p->tids, &im->used_tids, tid, &fresh);
+  if (fresh) {
+    if (!et__vec_grow((void **)&p->threads, &p->capthreads, p->nthreads + 2, sizeof *p->threads)) {
+      im->oom = true;
+      return ours;
+    }
+    p->threads[p->nthreads++] = ours;
+    p->threads[p->nthreads++] = tid;
+  }
+  return ours;
+}
+
+static uint64_t our_task(importer *im, proc *p, uint64_t id) {
+  bool fresh;
+  return renumber(im, &p->tasks, &im->used_tasks, id, &fresh);
+}
+
+/* ---- events ---- */
+
+static void statedump(importer *im, proc *p, const char *what, const bt_field *pl) {
   uint64_t baddr = 0;
   if (!field_u64(member(pl, "baddr"), &baddr)) return;
   if (strcmp(what, "bin_info") == 0) {
@@ -354,57 +591,93 @@ static void statedump(importer *im, const char *what, const bt_field *pl) {
     char tmp[1];
     const char *path = field_bytes(member(pl, "path"), tmp, 0, &n);
     field_u64(member(pl, "memsz"), &memsz);
-    if (!ET_VEC_GROW(im->maps, im->nmaps, im->capmaps)) {
-      im->oom = true;
-      return;
+    size_t i = 0; /* one per start address, the latest winning, as in MAPPINGS */
+    while (i < p->nmaps && p->maps[i].start != baddr) i++;
+    if (i == p->nmaps) {
+      if (!ET_VEC_GROW(p->maps, p->nmaps, p->capmaps)) {
+        im->oom = true;
+        return;
+      }
+      p->nmaps++;
+    } else {
+      free(p->maps[i].path);
     }
-    mapping *m = &im->maps[im->nmaps++];
+    mapping *m = &p->maps[i];
     memset(m, 0, sizeof *m);
     m->start = baddr;
     m->limit = baddr + memsz;
     m->path = strndup(path ? path : "", n);
     if (!m->path) im->oom = true;
   } else if (strcmp(what, "build_id") == 0) {
-    for (size_t i = im->nmaps; i-- > 0;)
-      if (im->maps[i].start == baddr) {
+    for (size_t i = p->nmaps; i-- > 0;)
+      if (p->maps[i].start == baddr) {
         size_t n;
-        field_bytes(member(pl, "build_id"), (char *)im->maps[i].build_id, sizeof im->maps[i].build_id, &n);
-        im->maps[i].build_id_len = n;
+        field_bytes(member(pl, "build_id"), (char *)p->maps[i].build_id, sizeof p->maps[i].build_id, &n);
+        p->maps[i].build_id_len = n;
         break;
       }
   }
 }
 
+/* The catalogue kind of an event class (0: none), by class. */
+static unsigned kind_of(importer *im, const bt_event_class *ec) {
+  uint64_t v;
+  if (et__map_get(&im->classes, (uint64_t)(uintptr_t)ec, &v)) return (unsigned)v;
+  const char *name = bt_event_class_get_name(ec);
+  unsigned kind = 0;
+  if (!name) name = "";
+  if (strncmp(name, "lttng_ust_statedump:", 20) == 0) {
+    kind = ET_EV_LIMIT; /* a statedump event */
+  } else {
+    if (strncmp(name, "exectrace:", 10) == 0) name += 10;
+    for (unsigned i = 1; i < ET_EV_LIMIT && !kind; i++)
+      if (et__kinds[i].name && strcmp(et__kinds[i].name, name) == 0) kind = i;
+  }
+  if (!et__map_put(&im->classes, (uint64_t)(uintptr_t)ec, kind)) im->oom = true;
+  return kind;
+}
+
 static void on_event(importer *im, const bt_message *msg) {
   const bt_event *e = bt_message_event_borrow_event_const(msg);
   const bt_event_class *ec = bt_event_borrow_class_const(e);
-  const char *name = bt_event_class_get_name(ec);
-  if (!name) name = "";
-  if (!im->env_read) {
-    const bt_stream_class *sc = bt_stream_borrow_class_const(bt_event_borrow_stream_const(e));
-    read_env(im, e, bt_stream_class_borrow_default_clock_class_const(sc));
-  }
-  if (strncmp(name, "lttng_ust_statedump:", 20) == 0) {
-    statedump(im, name + 20, bt_event_borrow_payload_field_const(e));
-    return;
-  }
-  if (strncmp(name, "exectrace:", 10) == 0) name += 10;
-  const et_kind_desc *k = NULL;
-  unsigned kind = 0;
-  for (unsigned i = 1; i < ET_EV_LIMIT && !k; i++)
-    if (et__kinds[i].name && strcmp(et__kinds[i].name, name) == 0) k = &et__kinds[kind = i];
-  if (!k) {
+  unsigned kind = kind_of(im, ec);
+  if (kind == 0) {
     im->skipped_unknown++;
     return;
   }
+  const bt_stream *bs = bt_event_borrow_stream_const(e);
+  size_t ti = trace_of(im, bs);
+  if (ti == SIZE_MAX) return;
+  const ctxidx *cx = ctx_of(im, bt_stream_borrow_class_const(bs));
   const bt_packet *pk = bt_event_borrow_packet_const(e);
   const bt_field *pctx = pk ? bt_packet_borrow_context_field_const(pk) : NULL;
   const bt_field *cctx = bt_event_borrow_common_context_field_const(e);
-  uint64_t tid = 0, sig = 0;
-  bool stream_tid = field_u64(member(pctx, "tid"), &tid); /* our export: a stream per thread */
-  if (!stream_tid && !field_u64(member(cctx, "vtid"), &tid)) field_u64(member(cctx, "tid"), &tid);
-  field_u64(member(pctx, "signal"), &sig);
-  if (tid == 0) {
+  uint64_t tid = 0, sig = 0, pid = 0;
+  bool stream_tid = field_u64(member_at(pctx, cx->ptid), &tid); /* our export: a stream per thread */
+  if (!stream_tid && !field_u64(member_at(cctx, cx->vtid), &tid)) field_u64(member_at(cctx, cx->tid), &tid);
+  field_u64(member_at(pctx, cx->psig), &sig);
+  bool ctx_pid = field_u64(member_at(cctx, cx->vpid), &pid) || field_u64(member_at(cctx, cx->pid), &pid);
+  if (!ctx_pid) pid = im->traces[ti].pid;
+  size_t pi = proc_of(im, ti, pid);
+  if (pi == SIZE_MAX) return;
+  proc *p = &im->procs[pi];
+  if (p->name_rank < 3) {
+    const char *env = im->traces[ti].procname;
+    if (!ctx_pid && env[0]) {
+      name_proc(im, p, env, strlen(env), 3);
+    } else if (p->name_rank < 2 && cx->pname >= 0) {
+      size_t n;
+      char tmp[1];
+      const char *s = field_bytes(member_at(cctx, cx->pname), tmp, 0, &n);
+      if (s) name_proc(im, p, s, n, pid && tid == pid ? 2 : 1);
+    }
+  }
+  if (kind == ET_EV_LIMIT) {
+    statedump(im, p, bt_event_class_get_name(ec) + 20, bt_event_borrow_payload_field_const(e));
+    return;
+  }
+  const et_kind_desc *k = &et__kinds[kind];
+  if (tid == 0 || tid >> 63) { /* none, or one our stream keys cannot hold */
     im->skipped_no_tid++;
     return;
   }
@@ -415,9 +688,12 @@ static void on_event(importer *im, const bt_message *msg) {
   uint64_t t = (uint64_t)ns;
   if (!im->have_first || t < im->first_ns) im->first_ns = t;
   im->have_first = true;
-  stream *s = stream_of(im, tid, sig ? 1 : 0);
+  ctrace *c = &im->traces[ti];
+  if (!c->have_first || t < c->first_ns) c->first_ns = t;
+  c->have_first = true;
+  stream *s = stream_of(im, our_tid(im, p, tid), sig ? 1 : 0);
   if (!s) return;
-  const void *bts = bt_event_borrow_stream_const(e);
+  const void *bts = bs;
   if (stream_tid && bts != im->last_bts && !et__map_put(&im->bt_streams, (uint64_t)(uintptr_t)bts, (uint64_t)(s - im->st)))
     im->oom = true;
   im->last_bts = bts;
@@ -433,7 +709,14 @@ static void on_event(importer *im, const bt_message *msg) {
     uint64_t v = 0;
     switch (k->ftype[f]) {
       case ET_FT_U:
-      case ET_FT_T: field_u64(fld, &v); put_u(&s->cur, v); break;
+        field_u64(fld, &v);
+        if (v && (im->task_fields[kind] >> f & 1)) v = our_task(im, p, v);
+        put_u(&s->cur, v);
+        break;
+      case ET_FT_T:
+        field_u64(fld, &v);
+        put_u(&s->cur, v ? our_tid(im, p, v) : 0);
+        break;
       case ET_FT_I: field_u64(fld, &v); put_s(&s->cur, (int64_t)v); break;
       case ET_FT_P:
         field_u64(fld, &v);
@@ -574,13 +857,124 @@ static void take_error(importer *im, const char *what) {
   if (e) bt_error_release(e);
 }
 
-/* Runs source.ctf.fs on dir into our sink. */
-static int run_graph(importer *im, const char *dir) {
+
+/* ---- finding the traces ---- */
+
+#define MAX_DEPTH 16 /* directory levels searched below the one given */
+
+typedef struct tlist {
+  et_trace *t; /* for warnings */
+  char **p;
+  size_t n, cap;
+  et__u64map seen; /* directories searched: inode -> device */
+  bool oom;
+} tlist;
+
+static char *join(const char *dir, const char *name) {
+  size_t a = strlen(dir), b = strlen(name);
+  char *s = malloc(a + b + 2);
+  if (!s) return NULL;
+  memcpy(s, dir, a);
+  s[a] = '/';
+  memcpy(s + a + 1, name, b + 1);
+  return s;
+}
+
+/* Adds dir if it is a trace (it holds a file named metadata), else the
+ * traces below it, in name order; hidden entries and directories seen
+ * already (through a link) are left out. */
+static void find_traces(tlist *l, const char *dir, unsigned depth) {
+  struct stat st;
+  uint64_t dev;
+  if (l->oom || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return;
+  if (et__map_get(&l->seen, (uint64_t)st.st_ino, &dev) && dev == (uint64_t)st.st_dev) return;
+  if (!et__map_put(&l->seen, (uint64_t)st.st_ino, (uint64_t)st.st_dev)) {
+    l->oom = true;
+    return;
+  }
+  char *meta = join(dir, "metadata");
+  bool trace = meta && stat(meta, &st) == 0 && S_ISREG(st.st_mode);
+  free(meta);
+  if (!meta) l->oom = true;
+  if (trace) {
+    char *copy = strdup(dir);
+    if (!copy || !ET_VEC_GROW(l->p, l->n, l->cap)) {
+      free(copy);
+      l->oom = true;
+      return;
+    }
+    l->p[l->n++] = copy;
+    return;
+  }
+  if (depth >= MAX_DEPTH) return;
+  struct dirent **ents;
+  int n = scandir(dir, &ents, NULL, alphasort);
+  if (n < 0) {
+    if (depth > 0) et__warn(l->t, "cannot search %s for CTF traces: %s", dir, strerror(errno));
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    if (ents[i]->d_name[0] != '.' && !l->oom) {
+      char *sub = join(dir, ents[i]->d_name);
+      if (sub) find_traces(l, sub, depth + 1);
+      else l->oom = true;
+      free(sub);
+    }
+    free(ents[i]);
+  }
+  free(ents);
+}
+
+/* ---- the graph ---- */
+
+/* A source.ctf.fs on one trace directory, its ports to the muxer's next
+ * free input ports (*nin of them are taken).  ET_E_FORMAT with im->err set
+ * when babeltrace2 cannot read the trace. */
+static int add_source(importer *im, bt_graph *g, const bt_component_class_source *cls, const char *path, size_t i,
+                      bool correlate, const bt_component_filter *mux, uint64_t *nin) {
+  bt_value *params = bt_value_map_create(), *inputs = NULL;
+  if (!params ||
+      bt_value_map_insert_empty_array_entry(params, "inputs", &inputs) != BT_VALUE_MAP_INSERT_ENTRY_STATUS_OK ||
+      bt_value_array_append_string_element(inputs, path) != BT_VALUE_ARRAY_APPEND_ELEMENT_STATUS_OK ||
+      (correlate && bt_value_map_insert_bool_entry(params, "force-clock-class-origin-unix-epoch", BT_TRUE) !=
+                        BT_VALUE_MAP_INSERT_ENTRY_STATUS_OK)) {
+    bt_value_put_ref(params);
+    return -ENOMEM;
+  }
+  char name[32];
+  snprintf(name, sizeof name, "src%zu", i);
+  const bt_component_source *src = NULL;
+  bt_graph_add_component_status st =
+      bt_graph_add_source_component(g, cls, name, params, BT_LOGGING_LEVEL_NONE, &src);
+  bt_value_put_ref(params);
+  if (st == BT_GRAPH_ADD_COMPONENT_STATUS_MEMORY_ERROR) return -ENOMEM;
+  if (st != BT_GRAPH_ADD_COMPONENT_STATUS_OK) {
+    take_error(im, "not a CTF trace");
+    return ET_E_FORMAT;
+  }
+  /* Every output port of the source to the muxer. */
+  for (uint64_t k = 0; k < bt_component_source_get_output_port_count(src); k++) {
+    const bt_port_output *out = bt_component_source_borrow_output_port_by_index_const(src, k);
+    const bt_port_input *in = bt_component_filter_borrow_input_port_by_index_const(mux, (*nin)++);
+    if (!in || bt_graph_connect_ports(g, out, in, NULL) != BT_GRAPH_CONNECT_PORTS_STATUS_OK) {
+      take_error(im, "cannot connect the CTF source");
+      return -EIO;
+    }
+  }
+  return 0;
+}
+
+#define RETRY 1
+
+/* Runs a source.ctf.fs per trace (those not skipped) into the muxer and our
+ * sink.  With several traces, one that babeltrace2 cannot open is skipped
+ * with a warning: then RETRY, as a component that fails leaves the graph
+ * unusable (nothing has been read yet). */
+static int run_graph(importer *im, et_trace *t, char *const *paths, bool *skip, size_t npaths) {
   int err = 0;
   bt_graph *g = bt_graph_create(0);
-  const bt_plugin *plugin = NULL;
+  const bt_plugin *plugin = NULL, *utils = NULL;
   bt_component_class_sink *cls = NULL;
-  bt_value *params = NULL;
   if (!g) return -ENOMEM;
   if (bt_plugin_find("ctf", BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, &plugin) != BT_PLUGIN_FIND_STATUS_OK) {
     take_error(im, "libbabeltrace2 has no ctf plugin (install babeltrace2)");
@@ -588,23 +982,8 @@ static int run_graph(importer *im, const char *dir) {
     goto out;
   }
   const bt_component_class_source *src_cls = bt_plugin_borrow_source_component_class_by_name_const(plugin, "fs");
-  params = bt_value_map_create();
-  bt_value *inputs = NULL;
-  if (!src_cls || !params || bt_value_map_insert_empty_array_entry(params, "inputs", &inputs) != BT_VALUE_MAP_INSERT_ENTRY_STATUS_OK ||
-      bt_value_array_append_string_element(inputs, dir) != BT_VALUE_ARRAY_APPEND_ELEMENT_STATUS_OK) {
-    err = -ENOMEM;
-    goto out;
-  }
-  const bt_component_source *src = NULL;
-  if (bt_graph_add_source_component(g, src_cls, "src", params, BT_LOGGING_LEVEL_NONE, &src) !=
-      BT_GRAPH_ADD_COMPONENT_STATUS_OK) {
-    take_error(im, "not a CTF trace");
-    err = ET_E_FORMAT;
-    goto out;
-  }
-  /* A muxer joins the streams; each thread's own order is all we need, but
-   * it also gives one sink port for any number of source ports. */
-  const bt_plugin *utils = NULL;
+  /* A muxer joins the streams in time order, and gives one sink port for
+   * any number of source ports. */
   const bt_component_filter *mux = NULL;
   if (bt_plugin_find("utils", BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, &utils) != BT_PLUGIN_FIND_STATUS_OK) {
     take_error(im, "libbabeltrace2 has no utils plugin (install babeltrace2)");
@@ -612,11 +991,32 @@ static int run_graph(importer *im, const char *dir) {
     goto out;
   }
   const bt_component_class_filter *mux_cls = bt_plugin_borrow_filter_component_class_by_name_const(utils, "muxer");
-  bt_graph_add_component_status st =
-      mux_cls ? bt_graph_add_filter_component(g, mux_cls, "mux", NULL, BT_LOGGING_LEVEL_NONE, &mux) : BT_GRAPH_ADD_COMPONENT_STATUS_ERROR;
-  bt_plugin_put_ref(utils);
-  if (st != BT_GRAPH_ADD_COMPONENT_STATUS_OK) {
-    take_error(im, "cannot create the muxer");
+  if (!src_cls || !mux_cls ||
+      bt_graph_add_filter_component(g, mux_cls, "mux", NULL, BT_LOGGING_LEVEL_NONE, &mux) !=
+          BT_GRAPH_ADD_COMPONENT_STATUS_OK) {
+    take_error(im, "cannot create the CTF source or the muxer");
+    err = ET_E_FORMAT;
+    goto out;
+  }
+  uint64_t nin = 0;
+  size_t added = 0;
+  for (size_t i = 0; i < npaths; i++) {
+    if (skip[i]) continue;
+    err = add_source(im, g, src_cls, paths[i], i, npaths > 1, mux, &nin);
+    if (err == ET_E_FORMAT && npaths > 1) {
+      et__warn(t, "the CTF trace %s is skipped: %s", paths[i], im->err);
+      if (!im->skipped[0]) snprintf(im->skipped, sizeof im->skipped, "%.100s: %.150s", paths[i], im->err);
+      im->err[0] = 0;
+      skip[i] = true;
+      err = RETRY;
+      goto out;
+    }
+    if (err == -EIO) err = ET_E_FORMAT;
+    if (err) goto out;
+    added++;
+  }
+  if (added == 0) {
+    snprintf(im->err, sizeof im->err, "none of the %zu CTF traces under it can be read (%.180s)", npaths, im->skipped);
     err = ET_E_FORMAT;
     goto out;
   }
@@ -634,16 +1034,6 @@ static int run_graph(importer *im, const char *dir) {
     err = -ENOMEM;
     goto out;
   }
-  /* Every output port of the source to the muxer, the muxer to the sink. */
-  for (uint64_t i = 0; i < bt_component_source_get_output_port_count(src); i++) {
-    const bt_port_output *out = bt_component_source_borrow_output_port_by_index_const(src, i);
-    const bt_port_input *in = bt_component_filter_borrow_input_port_by_index_const(mux, i);
-    if (!in || bt_graph_connect_ports(g, out, in, NULL) != BT_GRAPH_CONNECT_PORTS_STATUS_OK) {
-      take_error(im, "cannot connect the CTF source");
-      err = ET_E_FORMAT;
-      goto out;
-    }
-  }
   if (bt_graph_connect_ports(g, bt_component_filter_borrow_output_port_by_index_const(mux, 0),
                              bt_component_sink_borrow_input_port_by_index_const(snk, 0), NULL) !=
       BT_GRAPH_CONNECT_PORTS_STATUS_OK) {
@@ -656,20 +1046,108 @@ static int run_graph(importer *im, const char *dir) {
   while (rs == BT_GRAPH_RUN_STATUS_AGAIN);
   if (im->oom) err = -ENOMEM;
   else if (rs != BT_GRAPH_RUN_STATUS_OK) {
-    take_error(im, "the CTF trace cannot be read");
+    take_error(im, npaths > 1 ? "the CTF traces cannot be read" : "the CTF trace cannot be read");
     err = ET_E_FORMAT;
   }
 out:
-  bt_value_put_ref(params);
   bt_component_class_sink_put_ref(cls);
   bt_plugin_put_ref(plugin);
+  bt_plugin_put_ref(utils);
   bt_graph_put_ref(g);
   return err;
 }
 
 /* ---- assembling the native trace ---- */
 
-static void assemble(importer *im, buf *out) {
+typedef struct mref {
+  const mapping *m;
+  size_t proc, order;
+} mref;
+
+static int cmp_mref(const void *a, const void *b) {
+  const mref *x = a, *y = b;
+  if (x->m->start != y->m->start) return x->m->start < y->m->start ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void put_mapping(buf *p, const mapping *m) {
+  put_u(p, m->start);
+  put_u(p, m->limit);
+  put_u(p, 0);
+  put_str(p, m->path, strlen(m->path));
+  put_str(p, m->build_id, m->build_id_len);
+}
+
+static bool same_mapping(const mapping *a, const mapping *b) {
+  return a->start == b->start && a->limit == b->limit && strcmp(a->path, b->path) == 0 &&
+         a->build_id_len == b->build_id_len && memcmp(a->build_id, b->build_id, a->build_id_len) == 0;
+}
+
+/* MAPPINGS: every mapping of the processes with events.  Identical ones
+ * (the same program or library at the same place in several processes)
+ * once; where mappings of different processes overlap, the lowest-addressed
+ * one (ties: the earlier process's), as a symbolizer that looks an address
+ * up in one list needs them apart.  Returns how many were left out so. */
+static size_t put_mappings(importer *im, buf *p) {
+  size_t n = 0, conflicts = 0;
+  for (size_t i = 0; i < im->nprocs; i++)
+    if (im->procs[i].nthreads) n += im->procs[i].nmaps;
+  if (n == 0) return 0;
+  mref *r = malloc(n * sizeof *r);
+  if (!r) {
+    im->oom = true;
+    return 0;
+  }
+  n = 0;
+  for (size_t i = 0; i < im->nprocs; i++)
+    for (size_t k = 0; im->procs[i].nthreads && k < im->procs[i].nmaps; k++, n++)
+      r[n] = (mref){&im->procs[i].maps[k], i, n};
+  qsort(r, n, sizeof *r, cmp_mref);
+  const mref *last = NULL;
+  uint64_t reach = 0; /* the highest limit kept so far */
+  for (size_t i = 0; i < n; i++) {
+    if (last && r[i].m->start < reach && r[i].proc != last->proc) {
+      if (!same_mapping(last->m, r[i].m)) conflicts++;
+      continue;
+    }
+    put_mapping(p, r[i].m);
+    last = &r[i];
+    if (r[i].m->limit > reach) reach = r[i].m->limit;
+  }
+  free(r);
+  return conflicts;
+}
+
+/* PROCESSES: each process with events, its threads (ours and its own ids)
+ * and mappings. */
+static void put_processes(importer *im, buf *p) {
+  size_t n = 0;
+  for (size_t i = 0; i < im->nprocs; i++) n += im->procs[i].nthreads ? 1 : 0;
+  put_u(p, n);
+  buf e = {0};
+  for (size_t i = 0; i < im->nprocs; i++) {
+    const proc *pr = &im->procs[i];
+    if (!pr->nthreads) continue;
+    e.n = 0;
+    const char *name = pr->name ? pr->name : "", *hostname = im->hosts[pr->host].name;
+    put_u(&e, pr->pid);
+    put_str(&e, name, strlen(name));
+    put_str(&e, hostname, strlen(hostname));
+    put_u(&e, pr->nthreads / 2);
+    for (size_t k = 0; k + 1 < pr->nthreads; k += 2) {
+      put_u(&e, pr->threads[k]);
+      put_u(&e, pr->threads[k + 1] == pr->threads[k] ? 0 : pr->threads[k + 1]);
+    }
+    put_u(&e, pr->nmaps);
+    for (size_t k = 0; k < pr->nmaps; k++) put_mapping(&e, &pr->maps[k]);
+    put_u(p, e.n);
+    put(p, e.p, e.n);
+  }
+  if (e.oom) p->oom = true;
+  free(e.p);
+}
+
+static void assemble(importer *im, buf *out, size_t *conflicts) {
   uint8_t h[ET_FILE_HEADER_LEN];
   et__file_header(h);
   put(out, h, sizeof h);
@@ -678,47 +1156,63 @@ static void assemble(importer *im, buf *out) {
   size_t n = et__catalog_encode(cat, sizeof cat);
   put(&p, cat, n);
   put_chunk(out, ET_CHUNK_CATALOG, &p);
-  /* PROCESS: ticks are ns (clock source 2) */
+  /* The start: the earliest trace's (our export's is its clock's offset,
+   * time 0 of its events; otherwise its first event), mapped to its
+   * monotonic time when the trace says it. */
+  const ctrace *first = NULL;
+  uint64_t t0 = 0;
+  for (size_t i = 0; i < im->ntraces; i++) {
+    const ctrace *c = &im->traces[i];
+    if (!c->have_first) continue;
+    uint64_t s = c->have_start && c->origin_offset_ns <= c->first_ns ? c->origin_offset_ns : c->first_ns;
+    if (!first || s < t0) {
+      first = c;
+      t0 = s;
+    }
+  }
+  /* PROCESS: the one process's, or none for several; ticks are ns (clock source 2) */
+  const proc *only = NULL;
+  size_t nwith = 0;
+  for (size_t i = 0; i < im->nprocs; i++)
+    if (im->procs[i].nthreads && nwith++ == 0) only = &im->procs[i];
+  if (nwith != 1) only = NULL;
+  const ctrace *env = only ? &im->traces[only->trace] : NULL;
   p.n = 0;
-  put_u(&p, im->pid);
+  put_u(&p, only ? only->pid : 0);
   put_u(&p, 0);
-  put_str(&p, im->exe, strlen(im->exe));
-  char args[sizeof im->cmdline];
-  size_t an = strlen(im->cmdline);
-  memcpy(args, im->cmdline, an);
-  for (size_t i = 0; i < an; i++)
-    if (args[i] == ' ') args[i] = 0;
-  put_str(&p, args, an ? an + 1 : 0);
-  uint64_t start = im->have_first ? im->first_ns : 0;
-  put_u(&p, im->clock_epoch ? start : 0);
+  put_str(&p, env ? env->exe : "", env ? strlen(env->exe) : 0);
+  size_t an = env ? strlen(env->cmdline) : 0;
+  char *args = malloc(an + 1);
+  if (args) {
+    memcpy(args, env ? env->cmdline : "", an);
+    args[an] = 0; /* each argument ends with a NUL, the last one too */
+    for (size_t i = 0; i < an; i++)
+      if (args[i] == ' ') args[i] = 0;
+    put_str(&p, args, an ? an + 1 : 0);
+    free(args);
+  } else {
+    im->oom = true;
+  }
+  put_u(&p, first && first->clock_epoch ? t0 : 0);
   uint8_t src = 2;
   put(&p, &src, 1);
   put_u(&p, 1000000000u);
   put_u(&p, 0);
   put_chunk(out, ET_CHUNK_PROCESS, &p);
-  /* CLOCK: our export's start is its clock's offset (time 0 of its events);
-   * otherwise the first event is the start. */
+  /* CLOCK */
   p.n = 0;
-  uint64_t t0 = im->have_start ? im->origin_offset_ns : start;
-  if (im->have_first && t0 > im->first_ns) t0 = im->first_ns;
   put_u(&p, t0);
-  put_u(&p, im->have_start ? im->start_monotonic : t0);
+  put_u(&p, first && first->have_start && t0 == first->origin_offset_ns ? first->start_monotonic : t0);
   put_u(&p, 1000000000u);
   put_chunk(out, ET_CHUNK_CLOCK, &p);
   if (im->strings.defs.n) put_chunk(out, ET_CHUNK_STRINGS, &im->strings.defs);
   if (im->stacks.defs.n) put_chunk(out, ET_CHUNK_STACKS, &im->stacks.defs);
-  if (im->nmaps) {
-    p.n = 0;
-    for (size_t i = 0; i < im->nmaps; i++) {
-      const mapping *m = &im->maps[i];
-      put_u(&p, m->start);
-      put_u(&p, m->limit);
-      put_u(&p, 0);
-      put_str(&p, m->path, strlen(m->path));
-      put_str(&p, m->build_id, m->build_id_len);
-    }
-    put_chunk(out, ET_CHUNK_MAPPINGS, &p);
-  }
+  p.n = 0;
+  *conflicts = put_mappings(im, &p);
+  if (p.n) put_chunk(out, ET_CHUNK_MAPPINGS, &p);
+  p.n = 0;
+  put_processes(im, &p);
+  put_chunk(out, ET_CHUNK_PROCESSES, &p);
   for (size_t i = 0; i < im->nst; i++) flush_stream(im, &im->st[i]);
   put(out, im->events.p, im->events.n);
   settle_discards(im);
@@ -743,42 +1237,98 @@ static void assemble(importer *im, buf *out) {
   free(p.p);
 }
 
-int et__ctf_import(const char *dir, uint8_t **data, size_t *len, char *msg, size_t msglen) {
-  importer *im = calloc(1, sizeof *im);
-  if (!im) return -ENOMEM;
-  int err = run_graph(im, dir);
-  buf out = {0};
-  if (!err) {
-    assemble(im, &out);
-    if (out.oom || im->oom) err = -ENOMEM;
-  }
-  if (!err && im->nevents == 0) {
-    snprintf(im->err, sizeof im->err, "the CTF trace has no exectrace events (%" PRIu64 " other events)",
-             im->skipped_unknown);
-    err = ET_E_FORMAT;
-  }
-  if (msg && msglen) {
-    if (err) snprintf(msg, msglen, "%s", im->err);
-    else if (im->skipped_no_tid)
-      snprintf(msg, msglen, "%" PRIu64 " CTF events name no thread (record with `lttng add-context -u -t vtid`): skipped",
-               im->skipped_no_tid);
-    else msg[0] = 0;
-  }
-  if (err) free(out.p);
-  else {
-    *data = out.p;
-    *len = out.n;
-  }
+static void importer_free(importer *im) {
   for (size_t i = 0; i < im->nst; i++) free(im->st[i].cur.p);
   free(im->st);
   et__map_free(&im->st_index);
   et__map_free(&im->bt_streams);
+  et__map_free(&im->classes);
+  et__map_free(&im->trace_index);
+  et__map_free(&im->used_tids);
+  et__map_free(&im->used_tasks);
   free(im->disc);
-  for (size_t i = 0; i < im->nmaps; i++) free(im->maps[i].path);
-  free(im->maps);
+  for (size_t i = 0; i < im->ntraces; i++) {
+    free(im->traces[i].procname);
+    free(im->traces[i].exe);
+    free(im->traces[i].cmdline);
+  }
+  free(im->traces);
+  for (size_t i = 0; i < im->nhosts; i++) {
+    free(im->hosts[i].name);
+    et__map_free(&im->hosts[i].pids);
+  }
+  free(im->hosts);
+  for (size_t i = 0; i < im->nprocs; i++) {
+    proc *p = &im->procs[i];
+    free(p->name);
+    et__map_free(&p->tids);
+    et__map_free(&p->tasks);
+    free(p->threads);
+    for (size_t k = 0; k < p->nmaps; k++) free(p->maps[k].path);
+    free(p->maps);
+  }
+  free(im->procs);
   free(im->events.p);
   intern_free(&im->strings);
   intern_free(&im->stacks);
   free(im);
+}
+
+int et__ctf_import(et_trace *t, const char *dir, char *msg, size_t msglen) {
+  importer *im = calloc(1, sizeof *im);
+  if (!im) return -ENOMEM;
+  /* The U fields that hold task ids: renumbered per process. */
+  for (unsigned k = 1; k < ET_EV_LIMIT; k++)
+    for (unsigned f = 0; et__kinds[k].name && f < et__kinds[k].nfields; f++) {
+      const char *fn = et__kinds[k].fname[f];
+      bool task = strcmp(fn, "task") == 0 ||
+                  (k == ET_EV_TASK_BEGIN && (strcmp(fn, "id") == 0 || strcmp(fn, "parent") == 0)) ||
+                  (k == ET_EV_TASK_END && strcmp(fn, "id") == 0);
+      if (task && et__kinds[k].ftype[f] == ET_FT_U) im->task_fields[k] |= (uint8_t)(1u << f);
+    }
+  tlist l = {.t = t};
+  find_traces(&l, dir, 0);
+  int err = l.oom ? -ENOMEM : 0;
+  if (!err && l.n == 0) {
+    snprintf(im->err, sizeof im->err,
+             "not a CTF trace, and no CTF trace (a directory holding a file named metadata) under it");
+    err = ET_E_FORMAT;
+  }
+  bool *skip = err ? NULL : calloc(l.n, sizeof *skip);
+  if (!err && !skip) err = -ENOMEM;
+  if (!err) {
+    do err = run_graph(im, t, l.p, skip, l.n);
+    while (err == RETRY);
+  }
+  free(skip);
+  buf out = {0};
+  size_t conflicts = 0;
+  if (!err) {
+    assemble(im, &out, &conflicts);
+    if (out.oom || im->oom) err = -ENOMEM;
+  }
+  if (!err && im->nevents == 0) {
+    snprintf(im->err, sizeof im->err, "the CTF trace%s no exectrace events (%" PRIu64 " other events)",
+             l.n > 1 ? "s have" : " has", im->skipped_unknown);
+    err = ET_E_FORMAT;
+  }
+  if (!err && im->skipped_no_tid)
+    et__warn(t, "%" PRIu64 " CTF events name no thread (record with `lttng add-context -u -t vtid`): skipped",
+             im->skipped_no_tid);
+  if (!err && conflicts)
+    et__warn(t, "%zu executable mapping(s) of different processes overlap others: the trace's mappings keep the "
+                "lowest-addressed, so symbols of the other processes' addresses there may be wrong (each process "
+                "keeps its own list)", conflicts);
+  if (msg && msglen) snprintf(msg, msglen, "%s", err ? im->err : "");
+  if (err) {
+    free(out.p);
+  } else {
+    t->data = out.p;
+    t->len = out.n;
+  }
+  for (size_t i = 0; i < l.n; i++) free(l.p[i]);
+  free(l.p);
+  et__map_free(&l.seen);
+  importer_free(im);
   return err;
 }

@@ -118,6 +118,13 @@ void et_trace_close(et_trace *t) {
   free(t->maps);
   free(t->syncs);
   free(t->tasks);
+  for (size_t i = 0; i < t->nprocs; i++) {
+    free(t->procs[i].tids);
+    free(t->procs[i].maps);
+  }
+  free(t->procs);
+  et__map_free(&t->proc_key);
+  free(t->proc_threads);
   free(t->warnings);
   for (size_t i = 0; i < t->nblocks; i++) free(t->blocks[i]);
   free(t->blocks);
@@ -193,11 +200,10 @@ static int open_file(const char *path, const et_walk_handlers *h, void *arg, et_
     }
   } else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 #ifdef ET_HAVE_BABELTRACE2
-    /* A directory: a CTF trace, re-encoded in memory (ctf_import.c). */
+    /* A directory: CTF traces, re-encoded in memory (ctf_import.c). */
     char msg[300];
-    err = et__ctf_import(path, &t->data, &t->len, msg, sizeof msg);
-    if (err == 0 && msg[0]) et__warn(t, "%s", msg);
-    else if (err == ET_E_FORMAT && msg[0]) snprintf(error_detail, sizeof error_detail, "%s", msg);
+    err = et__ctf_import(t, path, msg, sizeof msg);
+    if (err == ET_E_FORMAT && msg[0]) snprintf(error_detail, sizeof error_detail, "%s", msg);
 #else
     err = -EISDIR;
 #endif
@@ -384,6 +390,12 @@ size_t et_trace_thread_count(const et_trace *t) { return t->nthreads; }
 
 const et_thread_info *et_trace_thread(const et_trace *t, size_t i) {
   return i < t->nthreads ? &t->threads[i].info : NULL;
+}
+
+size_t et_trace_process_count(const et_trace *t) { return t->nprocs; }
+
+const et_process_info *et_trace_process(const et_trace *t, size_t i) {
+  return i < t->nprocs ? &t->procs[i].info : NULL;
 }
 
 size_t et_trace_spans(const et_trace *t, size_t i, const et_span **spans) {

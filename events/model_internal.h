@@ -48,6 +48,15 @@ typedef struct et__mthread {
   size_t nspans, capspans;
 } et__mthread;
 
+/* A process, from the PROCESSES chunks (or, without one, from PROCESS). */
+typedef struct et__mproc {
+  et_process_info info;
+  uint64_t *tids; /* pairs: the thread's id in the trace, its id in the process (0: the same) */
+  size_t ntids, captids; /* in uint64_t */
+  et_mapping *maps;
+  size_t nmaps, capmaps;
+} et__mproc;
+
 typedef struct et__sync {
   uint64_t ticks, ns;
 } et__sync;
@@ -109,6 +118,12 @@ struct et_trace {
 
   et_task *tasks;
   size_t ntasks, captasks;
+
+  et__mproc *procs;
+  size_t nprocs, capprocs;
+  et__u64map proc_key;   /* PROCESSES: hash of (host, pid) -> index, to merge repeated entries */
+  bool have_processes;   /* a PROCESSES chunk was read */
+  size_t *proc_threads;  /* thread indexes grouped by process (et_process_info.threads) */
 
   char **warnings;
   size_t nwarnings, capwarnings;
@@ -203,11 +218,17 @@ typedef struct et__merged {
 void et__merged_init(et__merged *m, const et_trace *t, size_t ti, bool validate);
 bool et__merged_next(et__merged *m, et_event *ev);
 
-/* Reads the CTF trace in directory dir through libbabeltrace2 and writes
- * the same events as a native trace into *data (malloc'd, *len bytes).
- * 0, ET_E_FORMAT (not a CTF trace, or no exectrace events in it) or
- * -ENOMEM; msg gets the reason of a failure, or a warning, or "". */
-int et__ctf_import(const char *dir, uint8_t **data, size_t *len, char *msg, size_t msglen);
+/* Reads the CTF traces in directory dir (the directory itself, or every
+ * trace found under it) through libbabeltrace2 and writes the same events
+ * as one native trace into t->data (malloc'd, t->len bytes); warnings go to
+ * t's.  0, ET_E_FORMAT (no CTF trace, or no exectrace events in it) or
+ * -ENOMEM; msg gets the reason of a failure, else "". */
+int et__ctf_import(et_trace *t, const char *dir, char *msg, size_t msglen);
+
+/* Gives every thread its process (PROCESSES chunks, else the PROCESS
+ * chunk's one process) and each process its threads; before the walk.
+ * False on OOM. */
+bool et__assign_processes(et_trace *t);
 
 /* Builds the model once every chunk is indexed: spans, wakes, tasks, counts. */
 int et__build(et_trace *t);

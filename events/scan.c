@@ -25,6 +25,7 @@ static const char *const chunk_names[ET_CHUNK_TYPE_LIMIT] = {
     [ET_CHUNK_EVENTS] = "events",
     [ET_CHUNK_END] = "end",
     [ET_CHUNK_THREADS] = "threads",
+    [ET_CHUNK_PROCESSES] = "processes",
 };
 
 static const char *chunk_name(unsigned type) {
@@ -345,6 +346,100 @@ static int parse_threads(et_trace *t, const uint8_t *p, const uint8_t *end) {
   return 0;
 }
 
+/* PROCESSES: the processes of a trace of several, each entry prefixed with
+ * its size so that a newer writer can add fields to it.  The chunk is
+ * checked whole before anything is kept (commit false), then kept (commit
+ * true): a malformed one changes nothing. */
+#define ET_MAX_PROCESSES_PER_CHUNK (1u << 20)
+
+static uint64_t proc_hash(const uint8_t *host, size_t n, uint64_t pid) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ host[i]) * 0x100000001b3ull;
+  return (h ^ pid) * 0x9e3779b97f4a7c15ull;
+}
+
+/* The process an entry describes: the earlier one with the same host and
+ * (known) pid, or a new one.  NULL on OOM. */
+static et__mproc *proc_for(et_trace *t, uint64_t pid, const uint8_t *name, size_t nl, const uint8_t *host,
+                           size_t hl) {
+  uint64_t key = proc_hash(host, hl, pid), idx;
+  if (pid && et__map_get(&t->proc_key, key, &idx)) {
+    et__mproc *m = &t->procs[idx];
+    if (m->info.pid == pid && strlen(m->info.host) == hl && memcmp(m->info.host, host, hl) == 0) {
+      if (!m->info.name[0] && nl) m->info.name = et__strdup_n(t, name, nl);
+      return m->info.name ? m : NULL;
+    }
+  }
+  if (!ET_VEC_GROW(t->procs, t->nprocs, t->capprocs)) return NULL;
+  et__mproc *m = &t->procs[t->nprocs];
+  memset(m, 0, sizeof *m);
+  m->info.pid = pid;
+  m->info.name = et__strdup_n(t, name, nl);
+  m->info.host = et__strdup_n(t, host, hl);
+  if (!m->info.name || !m->info.host) return NULL;
+  if (pid && !et__map_put(&t->proc_key, key, t->nprocs)) return NULL;
+  t->nprocs++;
+  return m;
+}
+
+static int process_entry(et_trace *t, const uint8_t *p, const uint8_t *end, bool commit) {
+  uint64_t pid, nthreads;
+  const uint8_t *name, *host;
+  size_t nl, hl;
+  if (et__get_uvarint(&p, end, &pid) || get_str(&p, end, &name, &nl) || get_str(&p, end, &host, &hl) ||
+      et__get_uvarint(&p, end, &nthreads) || nthreads > (uint64_t)(end - p) / 2)
+    return -1;
+  et__mproc *m = commit ? proc_for(t, pid, name, nl, host, hl) : NULL;
+  if (commit && (!m || !et__vec_grow((void **)&m->tids, &m->captids, m->ntids + 2 * nthreads, sizeof *m->tids)))
+    return -1;
+  for (uint64_t i = 0; i < nthreads; i++) {
+    uint64_t tid, os_tid;
+    if (et__get_uvarint(&p, end, &tid) || et__get_uvarint(&p, end, &os_tid) || tid == 0) return -1;
+    if (commit) {
+      m->tids[m->ntids++] = tid;
+      m->tids[m->ntids++] = os_tid;
+    }
+  }
+  if (p == end) return 0; /* no mappings */
+  uint64_t nmaps;
+  if (et__get_uvarint(&p, end, &nmaps) || nmaps > (uint64_t)(end - p) / 5) return -1;
+  if (commit && !et__vec_grow((void **)&m->maps, &m->capmaps, m->nmaps + nmaps, sizeof *m->maps)) return -1;
+  for (uint64_t i = 0; i < nmaps; i++) {
+    uint64_t start, limit, offset;
+    const uint8_t *path, *bid;
+    size_t pl, bl;
+    if (et__get_uvarint(&p, end, &start) || et__get_uvarint(&p, end, &limit) ||
+        et__get_uvarint(&p, end, &offset) || get_str(&p, end, &path, &pl) || get_str(&p, end, &bid, &bl) ||
+        limit < start)
+      return -1;
+    if (!commit) continue;
+    et_mapping *mp = &m->maps[m->nmaps];
+    *mp = (et_mapping){start, limit, offset, et__strdup_n(t, path, pl), NULL, bl};
+    mp->build_id = (const uint8_t *)et__strdup_n(t, bid, bl);
+    if (!mp->path || !mp->build_id) return -1;
+    m->nmaps++;
+  }
+  return 0; /* bytes left in the entry: a newer writer's fields */
+}
+
+static int parse_processes(et_trace *t, const uint8_t *p, const uint8_t *end) {
+  for (int commit = 0; commit < 2; commit++) {
+    const uint8_t *q = p;
+    uint64_t count;
+    if (et__get_uvarint(&q, end, &count) || count > ET_MAX_PROCESSES_PER_CHUNK || count > (uint64_t)(end - q))
+      return -1;
+    for (uint64_t i = 0; i < count; i++) {
+      uint64_t size;
+      if (et__get_uvarint(&q, end, &size) || size > (uint64_t)(end - q) ||
+          process_entry(t, q, q + size, commit) != 0)
+        return -1;
+      q += size;
+    }
+  }
+  t->have_processes = true;
+  return 0; /* bytes after the entries: a newer writer's additions */
+}
+
 static void chunk(et_trace *t, unsigned type, const uint8_t *p, size_t len, size_t off,
                   uint32_t crc) {
   const uint8_t *end = p + len;
@@ -371,6 +466,7 @@ static void chunk(et_trace *t, unsigned type, const uint8_t *p, size_t len, size
       break;
     case ET_CHUNK_END: r = parse_end(t, p, end); break;
     case ET_CHUNK_THREADS: r = parse_threads(t, p, end); break;
+    case ET_CHUNK_PROCESSES: r = parse_processes(t, p, end); break;
     default: break; /* a newer writer's chunk type: skipped by design */
   }
   if (r != 0) {

@@ -72,6 +72,7 @@ typedef struct oheap {
 typedef struct pwake {
   uint64_t time, target, obj;
   uint32_t stack;
+  uint32_t proc; /* the waker's process: objects are addresses within one */
 } pwake;
 
 typedef struct walker {
@@ -88,14 +89,16 @@ typedef struct walker {
     size_t idx;
   } *heap; /* threads by their next event's (time, index) */
   size_t hn;
-  et__u64map objs; /* object -> index in heaps */
+  et__u64map *objs; /* by process: object -> index in heaps */
+  size_t nprocs;
   uint64_t last_obj[2], last_heap[2]; /* the last two objects looked up (0: none) */
+  size_t last_proc[2];                 /* and their processes */
   uint64_t last_tid[2], last_ti[2];    /* the last two wake targets looked up */
   oheap *heaps;
   size_t nheaps, capheaps;
   pwake *pw;
   size_t npw, cappw, pwfirst;
-  uint64_t *stw; /* tids of the pauses in progress */
+  size_t *stw; /* threads (indexes) of the pauses in progress */
   size_t nstw, capstw;
   et__task_end *ends;
   size_t nends, capends;
@@ -142,9 +145,11 @@ static void set_span(walker *w, size_t ti, uint64_t time, uint8_t state, uint8_t
   x->has_pend = true;
 }
 
-static bool paused_by_other(const walker *w, uint64_t tid) {
+/* A stop-the-world pause stops the other threads of its own process. */
+static bool paused_by_other(const walker *w, size_t ti) {
+  const et__mthread *th = w->t->threads;
   for (size_t i = 0; i < w->nstw; i++)
-    if (w->stw[i] != tid) return true;
+    if (w->stw[i] != ti && th[w->stw[i]].info.process == th[ti].info.process) return true;
   return false;
 }
 
@@ -154,7 +159,7 @@ static void show_as(walker *w, size_t ti, uint64_t time, bool resumed) {
   wthr *x = &w->th[ti];
   const wframe *f = &x->fr[x->depth - 1];
   if (f->state == ET_STATE_RUNNING)
-    set_span(w, ti, time, w->nstw && paused_by_other(w, w->t->threads[ti].info.tid) ? ET_STATE_GC : ET_STATE_RUNNING,
+    set_span(w, ti, time, w->nstw && paused_by_other(w, ti) ? ET_STATE_GC : ET_STATE_RUNNING,
              0, 0, 0);
   else if (f->woken)
     set_span(w, ti, time, ET_STATE_RUNNABLE, f->reason, f->wstack, 0);
@@ -251,18 +256,20 @@ static uint64_t wait_end(walker *w, wthr *x) {
   return UINT64_MAX;
 }
 
-/* The heap of waits on obj, if it has one. */
-static bool heap_of(walker *w, uint64_t obj, uint64_t *hi) {
+/* The heap of waits on obj of process proc, if it has one. */
+static bool heap_of(walker *w, size_t proc, uint64_t obj, uint64_t *hi) {
   for (int i = 0; i < 2; i++)
-    if (obj == w->last_obj[i]) {
+    if (obj == w->last_obj[i] && proc == w->last_proc[i]) {
       *hi = w->last_heap[i];
       return true;
     }
-  if (!et__map_get(&w->objs, obj, hi)) return false;
+  if (proc >= w->nprocs || !et__map_get(&w->objs[proc], obj, hi)) return false;
   w->last_obj[1] = w->last_obj[0];
   w->last_heap[1] = w->last_heap[0];
+  w->last_proc[1] = w->last_proc[0];
   w->last_obj[0] = obj;
   w->last_heap[0] = *hi;
+  w->last_proc[0] = proc;
   return true;
 }
 
@@ -284,9 +291,11 @@ static bool thread_of(walker *w, uint64_t tid, uint64_t *ti) {
 static void wait_begun(walker *w, size_t ti, uint64_t obj, uint64_t now) {
   if (obj == 0 || obj == UINT64_MAX) return;
   wthr *x = &w->th[ti];
+  size_t proc = w->t->threads[ti].info.process;
   uint64_t hi;
-  if (!heap_of(w, obj, &hi)) {
-    if (!ET_VEC_GROW(w->heaps, w->nheaps, w->capheaps) || !et__map_put(&w->objs, obj, w->nheaps)) {
+  if (!heap_of(w, proc, obj, &hi)) {
+    if (proc >= w->nprocs || !ET_VEC_GROW(w->heaps, w->nheaps, w->capheaps) ||
+        !et__map_put(&w->objs[proc], obj, w->nheaps)) {
       w->oom = true;
       return;
     }
@@ -313,7 +322,7 @@ static void apply_wake(walker *w, const pwake *k) {
     return;
   }
   uint64_t hi;
-  if (k->obj == 0 || !heap_of(w, k->obj, &hi)) return;
+  if (k->obj == 0 || !heap_of(w, k->proc, k->obj, &hi)) return;
   oheap *h = &w->heaps[hi];
   while (h->n) {
     wentry e = h->e[0];
@@ -393,17 +402,17 @@ static void process(walker *w, size_t ti, const et_event *ev) {
     }
     case ET_EV_WAKE:
       if (ET_VEC_GROW(w->pw, w->npw, w->cappw))
-        w->pw[w->npw++] = (pwake){ev->time, ev->field[0], ev->field[1], ev->stack};
+        w->pw[w->npw++] = (pwake){ev->time, ev->field[0], ev->field[1], ev->stack, (uint32_t)mt->info.process};
       else w->oom = true;
       break;
     case ET_EV_STW_BEGIN:
     case ET_EV_STW_END: {
       if (ev->kind == ET_EV_STW_BEGIN) {
-        if (ET_VEC_GROW(w->stw, w->nstw, w->capstw)) w->stw[w->nstw++] = mt->info.tid;
+        if (ET_VEC_GROW(w->stw, w->nstw, w->capstw)) w->stw[w->nstw++] = ti;
         else w->oom = true;
       } else {
         size_t i = w->nstw;
-        while (i-- > 0 && w->stw[i] != mt->info.tid) {}
+        while (i-- > 0 && w->stw[i] != ti) {}
         if (i == SIZE_MAX) break; /* began before the trace */
         memmove(&w->stw[i], &w->stw[i + 1], (w->nstw - i - 1) * sizeof *w->stw);
         w->nstw--;
@@ -483,9 +492,13 @@ int et__walk(et_trace *t, bool build, bool store, const et_walk_handlers *h, voi
   w.n = t->nthreads;
   w.th = calloc(w.n ? w.n : 1, sizeof *w.th);
   w.heap = calloc(w.n ? w.n : 1, sizeof *w.heap);
-  if (!w.th || !w.heap) {
+  w.nprocs = t->nprocs;
+  w.objs = calloc(w.nprocs ? w.nprocs : 1, sizeof *w.objs);
+  w.last_proc[0] = w.last_proc[1] = SIZE_MAX;
+  if (!w.th || !w.heap || !w.objs) {
     free(w.th);
     free(w.heap);
+    free(w.objs);
     return -ENOMEM;
   }
   for (size_t i = 0; i < w.n; i++) {
@@ -543,7 +556,8 @@ int et__walk(et_trace *t, bool build, bool store, const et_walk_handlers *h, voi
   }
   for (size_t i = 0; i < w.nheaps; i++) free(w.heaps[i].e);
   free(w.heaps);
-  et__map_free(&w.objs);
+  for (size_t i = 0; i < w.nprocs; i++) et__map_free(&w.objs[i]);
+  free(w.objs);
   free(w.pw);
   free(w.stw);
   free(w.ends);

@@ -34,6 +34,7 @@ enum et_chunk_type {
   ET_CHUNK_EVENTS = 7,   /* one piece of one thread's event stream */
   ET_CHUNK_END = 8,      /* the trace was stopped cleanly; totals */
   ET_CHUNK_THREADS = 9,  /* threads alive before the trace's window began, with their names */
+  ET_CHUNK_PROCESSES = 10, /* the processes of a trace of several (a CTF import), their threads */
   ET_CHUNK_TYPE_LIMIT
 };
 

@@ -1,17 +1,36 @@
 /* exectrace dump: every event, one per line, in time order:
  *   TIME_NS TID KIND field=value ... stack=ID
+ * (PID/TID when the trace holds more than one process).
  * Strings are resolved and quoted; reasons and fd classes are named;
  * objects are hex.  --stacks also prints each stack's frames at the end. */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../events/catalog.h"
 #include "cli.h"
 
+typedef struct tid_pid {
+  uint64_t tid, pid;
+} tid_pid;
+
 typedef struct dump_ctx {
   const et_trace *t;
   FILE *out;
+  tid_pid *pids; /* by tid, when the trace has several processes; else NULL */
+  size_t npids;
 } dump_ctx;
+
+static int cmp_tid(const void *a, const void *b) {
+  const tid_pid *x = a, *y = b;
+  return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static uint64_t pid_of(const dump_ctx *c, uint64_t tid) {
+  tid_pid key = {tid, 0};
+  const tid_pid *hit = bsearch(&key, c->pids, c->npids, sizeof *c->pids, cmp_tid);
+  return hit ? hit->pid : 0;
+}
 
 static void field(FILE *f, const et_trace *t, const et_event *ev, unsigned i) {
   const char *name = et_trace_field_name(t, ev->kind, i);
@@ -48,7 +67,11 @@ static void field(FILE *f, const et_trace *t, const et_event *ev, unsigned i) {
 static int print_event(void *arg, const et_event *ev) {
   dump_ctx *c = arg;
   const char *kname = et_trace_kind_name(c->t, ev->kind);
-  fprintf(c->out, "%12" PRIu64 " %" PRIu64 " %s", ev->time, ev->tid, kname ? kname : "?");
+  if (c->pids)
+    fprintf(c->out, "%12" PRIu64 " %" PRIu64 "/%" PRIu64 " %s", ev->time, pid_of(c, ev->tid), ev->tid,
+            kname ? kname : "?");
+  else
+    fprintf(c->out, "%12" PRIu64 " %" PRIu64 " %s", ev->time, ev->tid, kname ? kname : "?");
   for (unsigned i = 0; i < ev->nfields; i++) field(c->out, c->t, ev, i);
   if (ev->stream) fputs(" [signal]", c->out);
   fputc('\n', c->out);
@@ -61,8 +84,9 @@ int et__cmd_dump(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0) {
       printf("usage: exectrace dump [--stacks] TRACE\n\n"
-             "Prints every event in time order: time (ns since the trace's start), thread id,\n"
-             "kind, fields, and the stack id where the kind has one.\n"
+             "Prints every event in time order: time (ns since the trace's start), thread id\n"
+             "(PID/TID when the trace holds several processes), kind, fields, and the stack\n"
+             "id where the kind has one.\n"
              "  --stacks  also print every stack's frames (addresses) at the end\n");
       return 0;
     }
@@ -75,7 +99,13 @@ int et__cmd_dump(int argc, char **argv) {
   et_trace *t = et__cli_load(path);
   if (!t) return 1;
   et__cli_warnings(t);
-  dump_ctx c = {t, stdout};
+  dump_ctx c = {t, stdout, NULL, 0};
+  size_t n = et_trace_thread_count(t);
+  if (et_trace_process_count(t) > 1 && (c.pids = malloc((n ? n : 1) * sizeof *c.pids)) != NULL) {
+    for (size_t i = 0; i < n; i++) c.pids[i] = (tid_pid){et_trace_thread(t, i)->tid, et_trace_thread(t, i)->pid};
+    c.npids = n;
+    qsort(c.pids, n, sizeof *c.pids, cmp_tid);
+  }
   int r = et_trace_for_each(t, print_event, &c);
   if (stacks) {
     for (uint64_t id = et_trace_stack_next(t, 0); id != 0; id = et_trace_stack_next(t, id)) {
@@ -87,6 +117,7 @@ int et__cmd_dump(int argc, char **argv) {
       printf("\n");
     }
   }
+  free(c.pids);
   et_trace_close(t);
   if (r != 0 || fflush(stdout) != 0) {
     fprintf(stderr, "exectrace dump: cannot write the output\n");

@@ -33,8 +33,17 @@ static void json(const char *path, const et_trace *t) {
     const et_thread_info *th = et_trace_thread(t, i);
     fprintf(f, "%s{\"tid\":%" PRIu64 ",\"name\":", i ? "," : "", th->tid);
     et__json_str(f, th->name, strlen(th->name));
-    fprintf(f, ",\"parent\":%" PRIu64 ",\"events\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
-            th->parent, th->events, th->dropped);
+    fprintf(f, ",\"parent\":%" PRIu64 ",\"events\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"pid\":%" PRIu64 "}",
+            th->parent, th->events, th->dropped, th->pid);
+  }
+  fprintf(f, "],\"processes\":[");
+  for (size_t i = 0; i < et_trace_process_count(t); i++) {
+    const et_process_info *p = et_trace_process(t, i);
+    fprintf(f, "%s{\"pid\":%" PRIu64 ",\"name\":", i ? "," : "", p->pid);
+    et__json_str(f, p->name, strlen(p->name));
+    fprintf(f, ",\"host\":");
+    et__json_str(f, p->host, strlen(p->host));
+    fprintf(f, ",\"threads\":%zu,\"events\":%" PRIu64 "}", p->nthreads, p->events);
   }
   fprintf(f, "],\"warnings\":[");
   for (size_t i = 0; i < et_trace_warning_count(t); i++) {
@@ -53,6 +62,8 @@ static void text(const char *path, const et_trace *t) {
   printf("duration   %.6f s\n", (double)in->duration_ns / 1e9);
   printf("events     %" PRIu64 " (%.2f bytes/event)\n", in->events,
          in->events ? (double)in->bytes / (double)in->events : 0.0);
+  size_t nprocs = et_trace_process_count(t);
+  if (nprocs > 1) printf("processes  %zu\n", nprocs);
   printf("threads    %zu\n", et_trace_thread_count(t));
   printf("stacks     %zu\n", et_trace_stack_count(t));
   printf("tasks      %zu\n", et_trace_task_count(t));
@@ -66,9 +77,20 @@ static void text(const char *path, const et_trace *t) {
     uint64_t n = et_trace_kind_count(t, k);
     if (name && n) printf("%-16s %9" PRIu64 "\n", name, n);
   }
-  printf("\n%8s %-16s %10s %8s\n", "tid", "name", "events", "dropped");
+  if (nprocs > 1) {
+    printf("\n%8s %-16s %-16s %7s %10s %8s\n", "pid", "name", "host", "threads", "events", "dropped");
+    for (size_t i = 0; i < nprocs; i++) {
+      const et_process_info *p = et_trace_process(t, i);
+      printf("%8" PRIu64 " %-16s %-16s %7zu %10" PRIu64 " %8" PRIu64 "\n", p->pid, p->name, p->host,
+             p->nthreads, p->events, p->dropped);
+    }
+  }
+  printf("\n");
+  if (nprocs > 1) printf("%8s ", "pid");
+  printf("%8s %-16s %10s %8s\n", "tid", "name", "events", "dropped");
   for (size_t i = 0; i < et_trace_thread_count(t); i++) {
     const et_thread_info *th = et_trace_thread(t, i);
+    if (nprocs > 1) printf("%8" PRIu64 " ", th->pid);
     printf("%8" PRIu64 " %-16s %10" PRIu64 " %8" PRIu64 "\n", th->tid, th->name, th->events,
            th->dropped);
   }
@@ -80,8 +102,8 @@ int et__cmd_stats(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0) {
       printf("usage: exectrace stats [--json] TRACE\n\n"
-             "Summarises a trace: events per kind, threads, duration, size, and what was lost\n"
-             "(events the tracer dropped, chunks the reader could not use).\n"
+             "Summarises a trace: events per kind, threads, processes, duration, size, and what\n"
+             "was lost (events the tracer dropped, chunks the reader could not use).\n"
              "  --json  one JSON object instead of text\n");
       return 0;
     }

@@ -79,6 +79,10 @@ typedef struct et_thread_info {
   uint64_t events;
   uint64_t first, last; /* times of its first and last events */
   uint64_t dropped;
+  uint64_t pid;     /* its process's pid, 0 if unknown */
+  uint64_t os_tid;  /* its id in its process: tid, unless a trace of several
+                       processes renumbered it (another process had that id) */
+  size_t process;   /* its process, for et_trace_process() */
 } et_thread_info;
 
 typedef struct et_mapping {
@@ -87,6 +91,20 @@ typedef struct et_mapping {
   const uint8_t *build_id;
   size_t build_id_len;
 } et_mapping;
+
+/* A process of the trace: one for a trace of one program; several for a
+ * CTF directory of several traces or processes (LTTng from several hosts). */
+typedef struct et_process_info {
+  uint64_t pid;            /* 0 if unknown */
+  const char *name;        /* "" if unknown */
+  const char *host;        /* "" if unknown */
+  size_t nthreads;
+  const size_t *threads;   /* its threads' indexes (et_trace_thread), increasing */
+  uint64_t events;         /* events of its threads */
+  uint64_t dropped;        /* events its threads lost */
+  size_t nmappings;
+  const et_mapping *mappings; /* its own executable mappings */
+} et_process_info;
 
 /* Thread states over time. */
 enum et_state {
@@ -166,6 +184,11 @@ ET_EXPORT const et_mapping *et_trace_mapping(const et_trace *t, size_t i);
 ET_EXPORT size_t et_trace_thread_count(const et_trace *t);
 ET_EXPORT const et_thread_info *et_trace_thread(const et_trace *t, size_t i);
 
+/* The processes (at least one once loaded), in the order the trace lists
+ * them; every thread belongs to exactly one. */
+ET_EXPORT size_t et_trace_process_count(const et_trace *t);
+ET_EXPORT const et_process_info *et_trace_process(const et_trace *t, size_t i);
+
 /* The state spans of thread i, in time order. */
 ET_EXPORT size_t et_trace_spans(const et_trace *t, size_t i, const et_span **spans);
 ET_EXPORT const char *et_state_name(unsigned state);
@@ -213,9 +236,10 @@ ET_EXPORT int et_trace_walk(const et_trace *t, const et_walk_handlers *h, void *
 /* Loads a trace as et_trace_open does, handing the events and spans to h
  * during the load's own walk instead of keeping the spans: one pass, and
  * memory that does not grow with the events.  While it runs, the trace's
- * strings, stacks, mappings, catalogue and clock are available (the
- * thread's argument indexes et_trace_thread), but threads' names and
- * counts, tasks and the info's totals are final only once it returns.
+ * strings, stacks, mappings, catalogue, clock and processes are available
+ * (the thread's argument indexes et_trace_thread; its pid and process are
+ * set), but threads' names and counts, the processes' counts, tasks and
+ * the info's totals are final only once it returns.
  * Afterwards *out is the model without spans (et_trace_spans gives none). */
 ET_EXPORT int et_trace_open_walk(const char *path, const et_walk_handlers *h, void *arg, et_trace **out);
 

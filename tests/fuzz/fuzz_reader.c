@@ -1,8 +1,8 @@
 /* libFuzzer target for the trace reader: every input is loaded with
  * et_trace_open_mem() and then walked the way the tools walk a model (every
  * event in time order with the strings, stacks and bytes it refers to, each
- * thread's spans and cursor, tasks, mappings, the catalogue, warnings and
- * info), and read a second time with the streaming reader, through a memfd
+ * thread's spans and cursor, tasks, processes, mappings, the catalogue,
+ * warnings and info), and read a second time with the streaming reader, through a memfd
  * because et_trace_stream() takes a path.  Since every chunk carries CRCs
  * that random mutations almost always break, each input is also tried with
  * its chunks' checksums recomputed, so that mutations reach the payload
@@ -145,6 +145,33 @@ static void exercise(const et_trace *t) {
   et_cursor_init(&c, t, nthreads);
   et_event ev;
   CHECK(!et_cursor_next(&c, &ev));
+
+  /* Processes: at least one; every thread in exactly one, as it says. */
+  size_t nprocs = et_trace_process_count(t), listed = 0;
+  uint64_t pevents = 0;
+  CHECK(nprocs >= 1);
+  for (size_t i = 0; i < nprocs; i++) {
+    const et_process_info *p = et_trace_process(t, i);
+    CHECK(p != NULL && p->name != NULL && p->host != NULL);
+    touch_str(p->name);
+    touch_str(p->host);
+    CHECK(p->nthreads == 0 || p->threads != NULL);
+    for (size_t k = 0; k < p->nthreads; k++) {
+      CHECK(p->threads[k] < nthreads && (k == 0 || p->threads[k] > p->threads[k - 1]));
+      const et_thread_info *th = et_trace_thread(t, p->threads[k]);
+      CHECK(th->process == i && th->pid == p->pid);
+    }
+    CHECK(p->nmappings == 0 || p->mappings != NULL);
+    for (size_t k = 0; k < p->nmappings; k++) {
+      CHECK(p->mappings[k].path != NULL && p->mappings[k].start <= p->mappings[k].limit);
+      touch_str(p->mappings[k].path);
+      touch(p->mappings[k].build_id, p->mappings[k].build_id_len);
+    }
+    listed += p->nthreads;
+    pevents += p->events;
+  }
+  CHECK(et_trace_process(t, nprocs) == NULL);
+  CHECK(listed == nthreads && pevents == in->events);
 
   for (size_t i = 0; i < et_trace_task_count(t); i++) {
     const et_task *k = et_trace_task(t, i);

@@ -114,6 +114,323 @@ static int collect(void *arg, const et_event *ev) {
   return 0;
 }
 
+
+/* ---- processes: the PROCESSES chunk, and the model keeping them apart ---- */
+
+/* An EVENTS payload being written: header, then events by absolute ticks. */
+typedef struct evs {
+  uint8_t p[1024];
+  size_t n;
+  uint64_t ticks, obj;
+} evs;
+
+static void evs_begin(evs *e, uint64_t tid) {
+  uint8_t *q = e->p;
+  q = et__put_uvarint(q, tid);
+  *q++ = 0;                  /* main stream */
+  q = et__put_uvarint(q, 0); /* seq */
+  q = et__put_uvarint(q, 0); /* base ticks */
+  q = et__put_uvarint(q, 0); /* base object */
+  e->n = (size_t)(q - e->p);
+  e->ticks = e->obj = 0;
+}
+
+static void evs_u(evs *e, uint64_t v) { e->n = (size_t)(et__put_uvarint(e->p + e->n, v) - e->p); }
+
+static void evs_kind(evs *e, unsigned kind, uint64_t ticks) {
+  e->p[e->n++] = (uint8_t)kind;
+  evs_u(e, ticks - e->ticks);
+  e->ticks = ticks;
+}
+
+static void evs_obj(evs *e, uint64_t obj) {
+  e->n = (size_t)(et__put_svarint(e->p + e->n, (int64_t)(obj - e->obj)) - e->p);
+  e->obj = obj;
+}
+
+static void block_begin(evs *e, uint64_t t, uint64_t obj) {
+  evs_kind(e, ET_EV_BLOCK_BEGIN, t);
+  evs_u(e, ET_BLOCK_MUTEX);
+  evs_obj(e, obj);
+  evs_u(e, 0); /* stack */
+}
+
+static void block_end(evs *e, uint64_t t) {
+  evs_kind(e, ET_EV_BLOCK_END, t);
+  evs_u(e, ET_BLOCK_MUTEX);
+}
+
+static void counter(evs *e, uint64_t t) {
+  evs_kind(e, ET_EV_COUNTER, t);
+  evs_u(e, 0); /* name */
+  e->n = (size_t)(et__put_svarint(e->p + e->n, 1) - e->p);
+}
+
+/* A PROCESS chunk: pid 4242, executable /usr/bin/demo, ticks in ns. */
+static void process_chunk(out *o) {
+  uint8_t p[128], *q = p;
+  q = et__put_uvarint(q, 4242);
+  q = et__put_uvarint(q, 1);
+  q = et__put_uvarint(q, 13);
+  memcpy(q, "/usr/bin/demo", 13);
+  q += 13;
+  q = et__put_uvarint(q, 5);
+  memcpy(q, "demo\0", 5);
+  q += 5;
+  q = et__put_uvarint(q, 0);
+  *q++ = ET_CLOCK_MONOTONIC;
+  q = et__put_uvarint(q, 1000000000u);
+  chunk(o, ET_CHUNK_PROCESS, p, (size_t)(q - p));
+}
+
+static void mapping_chunk(out *o) {
+  uint8_t p[64], *q = p;
+  q = et__put_uvarint(q, 0x400000);
+  q = et__put_uvarint(q, 0x401000);
+  q = et__put_uvarint(q, 0);
+  q = et__put_uvarint(q, 4);
+  memcpy(q, "/a/b", 4);
+  q += 4;
+  q = et__put_uvarint(q, 0);
+  chunk(o, ET_CHUNK_MAPPINGS, p, (size_t)(q - p));
+}
+
+/* One process entry of a PROCESSES payload: pid, name, host, threads as
+ * (tid, os_tid) pairs, and a mapping when map_start is not 0. */
+static size_t proc_entry(uint8_t *at, uint64_t pid, const char *name, const char *host, const uint64_t *tids,
+                         size_t ntids, uint64_t map_start) {
+  uint8_t e[256], *q = e;
+  q = et__put_uvarint(q, pid);
+  q = et__put_uvarint(q, strlen(name));
+  memcpy(q, name, strlen(name));
+  q += strlen(name);
+  q = et__put_uvarint(q, strlen(host));
+  memcpy(q, host, strlen(host));
+  q += strlen(host);
+  q = et__put_uvarint(q, ntids);
+  for (size_t i = 0; i < 2 * ntids; i++) q = et__put_uvarint(q, tids[i]);
+  q = et__put_uvarint(q, map_start ? 1 : 0);
+  if (map_start) {
+    q = et__put_uvarint(q, map_start);
+    q = et__put_uvarint(q, map_start + 0x1000);
+    q = et__put_uvarint(q, 0);
+    q = et__put_uvarint(q, 6);
+    memcpy(q, "/lib/x", 6);
+    q += 6;
+    q = et__put_uvarint(q, 2);
+    *q++ = 0xab;
+    *q++ = 0xcd;
+  }
+  uint8_t *r = et__put_uvarint(at, (uint64_t)(q - e));
+  memcpy(r, e, (size_t)(q - e));
+  return (size_t)(r - at) + (size_t)(q - e);
+}
+
+/* Threads 11, 12 (one program) and 21, 22, 23 (another), all in ns:
+ *   11 waits on object 0x1000 from 1000 to 5000;
+ *   22 waits on the same address (of its own process) from 1500 to 6000;
+ *   21 wakes a waiter of 0x1000 at 2000, and stops the world 3000..4000;
+ *   12 and 23 run, with events at 500 and 7000. */
+static void two_programs(out *o, bool with_processes) {
+  o->len = 0;
+  file_header(o, 1, 1);
+  process_chunk(o);
+  clock_point(o, 0, 0, 1000000000u);
+  mapping_chunk(o);
+  if (with_processes) {
+    uint8_t p[512];
+    size_t n = 0;
+    static const uint64_t a[] = {11, 0, 12, 0}, b[] = {21, 0, 22, 0, 23, 7};
+    p[n++] = 2;
+    n += proc_entry(p + n, 100, "alpha", "host-a", a, 2, 0x7f0000);
+    n += proc_entry(p + n, 200, "beta", "host-b", b, 3, 0x7f0000);
+    chunk(o, ET_CHUNK_PROCESSES, p, n);
+  }
+  evs e;
+  evs_begin(&e, 11);
+  block_begin(&e, 1000, 0x1000);
+  block_end(&e, 5000);
+  chunk(o, ET_CHUNK_EVENTS, e.p, e.n);
+  evs_begin(&e, 12);
+  counter(&e, 500);
+  counter(&e, 7000);
+  chunk(o, ET_CHUNK_EVENTS, e.p, e.n);
+  evs_begin(&e, 21);
+  evs_kind(&e, ET_EV_WAKE, 2000);
+  evs_u(&e, 0);
+  evs_obj(&e, 0x1000);
+  evs_u(&e, 0);
+  evs_kind(&e, ET_EV_STW_BEGIN, 3000);
+  evs_u(&e, 0);
+  evs_kind(&e, ET_EV_STW_END, 4000);
+  chunk(o, ET_CHUNK_EVENTS, e.p, e.n);
+  evs_begin(&e, 22);
+  block_begin(&e, 1500, 0x1000);
+  block_end(&e, 6000);
+  chunk(o, ET_CHUNK_EVENTS, e.p, e.n);
+  evs_begin(&e, 23);
+  counter(&e, 500);
+  counter(&e, 7000);
+  chunk(o, ET_CHUNK_EVENTS, e.p, e.n);
+  end(o);
+}
+
+static size_t thread_by_tid(const et_trace *t, uint64_t tid) {
+  for (size_t i = 0; i < et_trace_thread_count(t); i++)
+    if (et_trace_thread(t, i)->tid == tid) return i;
+  return SIZE_MAX;
+}
+
+/* Does thread tid have a span of this state? */
+static bool has_state(const et_trace *t, uint64_t tid, unsigned state) {
+  const et_span *sp;
+  size_t n = et_trace_spans(t, thread_by_tid(t, tid), &sp);
+  for (size_t i = 0; i < n; i++)
+    if (sp[i].state == state) return true;
+  return false;
+}
+
+static int count_warnings(const et_trace *t, const char *what) {
+  int n = 0;
+  for (size_t i = 0; i < et_trace_warning_count(t); i++) n += strstr(et_trace_warning(t, i), what) != NULL;
+  return n;
+}
+
+/* A trace whose PROCESSES payload is p (n bytes) around the two programs' threads. */
+static int load_with_processes(out *o, const uint8_t *p, size_t n, et_trace **t) {
+  o->len = 0;
+  file_header(o, 1, 1);
+  process_chunk(o);
+  clock_point(o, 0, 0, 1000000000u);
+  chunk(o, ET_CHUNK_PROCESSES, p, n);
+  evs e;
+  evs_begin(&e, 11);
+  counter(&e, 100);
+  chunk(o, ET_CHUNK_EVENTS, e.p, e.n);
+  evs_begin(&e, 21);
+  counter(&e, 200);
+  chunk(o, ET_CHUNK_EVENTS, e.p, e.n);
+  end(o);
+  return et_trace_open_mem(o->buf, o->len, t);
+}
+
+static void processes_tests(out *o) {
+  et_trace *t;
+
+  /* An ordinary trace: one process, the PROCESS chunk's. */
+  two_programs(o, false);
+  TAP_REQUIRE(et_trace_open_mem(o->buf, o->len, &t) == 0, "a trace without PROCESSES loads");
+  const et_process_info *p = et_trace_process(t, 0);
+  ok(et_trace_process_count(t) == 1 && p && p->pid == 4242 && strcmp(p->name, "demo") == 0 && p->host[0] == 0,
+     "without PROCESSES: one process, PROCESS's pid and executable's name, no host");
+  ok(p && p->nthreads == 5 && p->events == 11 && p->nmappings == 1 && p->mappings[0].start == 0x400000,
+     "it has every thread, every event and the trace's mappings (%zu threads, %" PRIu64 " events)",
+     p ? p->nthreads : 0, p ? p->events : 0);
+  const et_thread_info *th = et_trace_thread(t, thread_by_tid(t, 22));
+  ok(th && th->pid == 4242 && th->os_tid == 22 && th->process == 0, "a thread's pid, os_tid and process");
+  ok(has_state(t, 11, ET_STATE_RUNNABLE) && !has_state(t, 22, ET_STATE_RUNNABLE),
+     "one process: the wake of 0x1000 wakes the waiter that stops first (thread 11)");
+  ok(has_state(t, 12, ET_STATE_GC) && has_state(t, 23, ET_STATE_GC), "one process: the pause stops every thread");
+  et_trace_close(t);
+
+  /* Two programs in one trace. */
+  two_programs(o, true);
+  TAP_REQUIRE(et_trace_open_mem(o->buf, o->len, &t) == 0, "a trace with PROCESSES loads");
+  ok(et_trace_warning_count(t) == 0, "no warning (%s)", et_trace_warning_count(t) ? et_trace_warning(t, 0) : "");
+  const et_process_info *a = et_trace_process(t, 0), *b = et_trace_process(t, 1);
+  TAP_REQUIRE(et_trace_process_count(t) == 2 && a && b && !et_trace_process(t, 2), "two processes");
+  ok(a->pid == 100 && strcmp(a->name, "alpha") == 0 && strcmp(a->host, "host-a") == 0 && b->pid == 200 &&
+         strcmp(b->name, "beta") == 0 && strcmp(b->host, "host-b") == 0,
+     "their pids, names and hosts");
+  ok(a->nthreads == 2 && b->nthreads == 3 && a->events == 4 && b->events == 7,
+     "their threads and events (%zu, %zu; %" PRIu64 ", %" PRIu64 ")", a->nthreads, b->nthreads, a->events, b->events);
+  ok(et_trace_thread(t, a->threads[0])->tid == 11 && et_trace_thread(t, a->threads[1])->tid == 12 &&
+         et_trace_thread(t, b->threads[2])->tid == 23,
+     "their thread indexes");
+  th = et_trace_thread(t, thread_by_tid(t, 23));
+  ok(th->pid == 200 && th->os_tid == 7 && th->process == 1, "thread 23: pid 200, its own id 7, process 1");
+  th = et_trace_thread(t, thread_by_tid(t, 12));
+  ok(th->pid == 100 && th->os_tid == 12 && th->process == 0, "thread 12: pid 100, os_tid 0 means its tid");
+  ok(a->nmappings == 1 && a->mappings[0].start == 0x7f0000 && a->mappings[0].limit == 0x7f1000 &&
+         strcmp(a->mappings[0].path, "/lib/x") == 0 && a->mappings[0].build_id_len == 2 &&
+         a->mappings[0].build_id[1] == 0xcd && et_trace_mapping_count(t) == 1,
+     "each process's own mappings; the trace's MAPPINGS stay as they are");
+  ok(!has_state(t, 11, ET_STATE_RUNNABLE) && has_state(t, 22, ET_STATE_RUNNABLE),
+     "a wake by object wakes a waiter of its own process only (thread 22, not 11)");
+  ok(!has_state(t, 12, ET_STATE_GC) && has_state(t, 23, ET_STATE_GC),
+     "a stop-the-world pause stops only its own process's threads");
+  et_trace_close(t);
+
+  /* What a newer writer may add: fields at an entry's end, bytes after the entries. */
+  uint8_t p2[512];
+  size_t n = 0;
+  static const uint64_t ta[] = {11, 0}, tb[] = {21, 0};
+  p2[n++] = 2;
+  size_t at = n;
+  n += proc_entry(p2 + n, 100, "alpha", "", ta, 1, 0);
+  p2[at]++; /* one more byte in the entry, after its fields */
+  p2[n++] = 0x7f;
+  n += proc_entry(p2 + n, 200, "beta", "", tb, 1, 0);
+  p2[n++] = 0x55;
+  TAP_REQUIRE(load_with_processes(o, p2, n, &t) == 0, "a PROCESSES chunk with a newer writer's bytes loads");
+  ok(et_trace_process_count(t) == 2 && et_trace_warning_count(t) == 0 && et_trace_process(t, 1)->pid == 200,
+     "its unknown bytes are skipped, without a warning");
+  et_trace_close(t);
+
+  /* A thread listed twice, one not at all; an entry repeating a process. */
+  static const uint64_t tw[] = {11, 0, 21, 0}, t1[] = {11, 0};
+  n = 0;
+  p2[n++] = 3;
+  n += proc_entry(p2 + n, 100, "", "h", t1, 1, 0);
+  n += proc_entry(p2 + n, 300, "other", "h", tw, 2, 0);
+  n += proc_entry(p2 + n, 100, "alpha", "h", t1, 1, 0x7f0000);
+  TAP_REQUIRE(load_with_processes(o, p2, n, &t) == 0, "a PROCESSES chunk with odd lists loads");
+  ok(et_trace_process_count(t) == 2 && strcmp(et_trace_process(t, 0)->name, "alpha") == 0 &&
+         et_trace_process(t, 0)->nmappings == 1 && et_trace_process(t, 0)->nthreads == 1,
+     "an entry with the same host and pid adds to the earlier process (its name, its mapping)");
+  ok(count_warnings(t, "thread 11 is listed in two processes (pids 100 and 300): it stays in the first") == 1 &&
+         et_trace_thread(t, thread_by_tid(t, 11))->pid == 100,
+     "a thread listed twice stays in the first process, with a warning");
+  ok(et_trace_thread(t, thread_by_tid(t, 21))->pid == 300, "thread 21 is the other process's");
+  et_trace_close(t);
+  n = 0;
+  p2[n++] = 1;
+  n += proc_entry(p2 + n, 100, "alpha", "h", t1, 1, 0);
+  TAP_REQUIRE(load_with_processes(o, p2, n, &t) == 0, "a PROCESSES chunk that leaves a thread out loads");
+  ok(et_trace_process_count(t) == 2 && et_trace_process(t, 1)->pid == 0 && et_trace_process(t, 1)->nthreads == 1 &&
+         et_trace_thread(t, thread_by_tid(t, 21))->process == 1 && et_trace_thread(t, thread_by_tid(t, 21))->pid == 0,
+     "threads no process lists form one more process, of pid 0");
+  et_trace_close(t);
+
+  /* Malformed payloads: the chunk is skipped with a warning, the trace is one process. */
+  struct {
+    const char *what;
+    uint8_t p[48];
+    size_t n;
+  } bad[] = {
+      {"an empty payload", {0}, 0},
+      {"a count above the bytes left", {5, 1, 0}, 3},
+      {"a count above 2^20", {0x81, 0x80, 0x40}, 3},
+      {"an entry larger than the bytes left", {1, 9, 1, 0, 0, 0}, 6},
+      {"a thread id 0", {1, 6, 1, 0, 0, 1, 0, 0}, 8},
+      {"a field past its entry's end", {1, 4, 1, 1, 'x', 0, 1, 11, 0}, 9},
+      {"a truncated varint", {1, 3, 0x80, 0x80, 0x80}, 5},
+      {"an over-long varint", {1, 12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0}, 14},
+      {"more threads than bytes", {1, 4, 1, 0, 0, 0x7f}, 6},
+      {"a mapping whose limit is below its start", {1, 12, 1, 0, 0, 1, 11, 0, 1, 0x10, 0x08, 0, 0, 0}, 14},
+      {"more mappings than bytes", {1, 8, 1, 0, 0, 1, 11, 0, 0x40, 0}, 10},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int r = load_with_processes(o, bad[i].p, bad[i].n, &t);
+    ok(r == 0 && count_warnings(t, "processes chunk at offset ") == 1 &&
+           count_warnings(t, "is malformed: skipped") == 1 && et_trace_process_count(t) == 1 &&
+           et_trace_process(t, 0)->pid == 4242 && et_trace_process(t, 0)->nthreads == 2 &&
+           et_trace_get_info(t)->lost_chunks == 1,
+       "malformed PROCESSES (%s): skipped with a warning, one process", bad[i].what);
+    if (r == 0) et_trace_close(t);
+  }
+}
+
 int main(void) {
   out *o = calloc(1, sizeof *o);
   et_trace *t;
@@ -216,6 +533,7 @@ int main(void) {
   ok(et_trace_get_info(t)->events == 3 && et_trace_get_info(t)->complete,
      "the reader finds the next intact chunk and the END");
   et_trace_close(t);
+  processes_tests(o);
   free(o);
   return tap_done();
 }

@@ -317,11 +317,15 @@ def check_errors(args, trace):
     open(os.path.join(full, "x"), "w").close()
     afile = os.path.join(d, "a-file")
     open(afile, "w").close()
+    # A directory is read as CTF traces, searched recursively: this one has none.
+    notrace = os.path.join(d, "no-trace-dir")
+    os.makedirs(os.path.join(notrace, "sub", "subsub"), exist_ok=True)
+    open(os.path.join(notrace, "sub", "not-metadata"), "w").close()
     cases = [
         ("missing trace", ["--format", "chrome", "-o", os.path.join(d, "m.json"), os.path.join(d, "missing.etrace")], 1),
         ("corrupt trace", ["--format", "folded", garbage], 1),
         ("empty trace", ["--format", "chrome", empty], 1),
-        ("trace is a directory", ["--format", "folded", d], 1),
+        ("trace is a directory without CTF traces", ["--format", "folded", notrace], 1),
         ("unknown format", ["--format", "svg", trace], 2),
         ("no format", [trace], 2),
         ("no trace", ["--format", "chrome"], 2),
