@@ -26,10 +26,9 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#include "bench.h"
+#include "bench_events.h"
 #include "exectrace/exectrace.h"
 
-#define N_RDTSC 1000000L
 #define N_OFF 10000000L   /* pairs of calls while recording is off */
 #define N_EVENT 1000000L  /* pairs of events per round */
 #define N_STACK 1000000L  /* region begins with a stack per round */
@@ -43,28 +42,7 @@
 #define SCALE_BUFFER ((size_t)1 << 30) /* holds a whole run: nothing can drop */
 #define MIX_REQUESTS 20000L  /* per thread */
 
-static const char region_name[] = "bench";
-static volatile uint64_t sink;
 static char scratch_dir[256];
-
-static double rdtsc_ns(void) {
-  uint64_t acc = 0;
-  uint64_t t0 = bench_now_ns();
-  for (long i = 0; i < N_RDTSC; i++) acc += __rdtsc();
-  uint64_t t1 = bench_now_ns();
-  sink = acc;
-  return (double)(t1 - t0) / N_RDTSC;
-}
-
-/* ns per call of et_region_begin/et_region_end pairs, as a user calls them. */
-static BENCH_NOINLINE double region_pairs_ns(long pairs) {
-  uint64_t t0 = bench_now_ns();
-  for (long i = 0; i < pairs; i++) {
-    et_region_begin(0, region_name);
-    et_region_end(0, region_name);
-  }
-  return (double)(bench_now_ns() - t0) / (2.0 * (double)pairs);
-}
 
 /* The innermost frame of the stack benchmark: warm up (the stack enters the
  * table), then time, all from one call site so every event has one stack.
