@@ -21,6 +21,8 @@ et_packages=(
   curl                               # a real HTTP client in the live-capture tests
   memcached libmemcached-tools       # a real server and its load generator (memcslap) under record
   nginx-light wrk                    # another real server (master + worker processes) and its load
+  liblttng-ust-dev                   # the LTTng-UST provider libexectrace-lttng.so (lttng-ust)
+  lttng-tools                        # real lttng-sessiond and lttng-relayd sessions in the tests
 )
 
 et_setup() {
