@@ -67,6 +67,7 @@
 
 #include "model_internal.h"
 
+#define IM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define CHUNK_TARGET (60 * 1024) /* an EVENTS chunk's payload, like the tracer's 64 KiB chunks */
 
 typedef struct buf {
@@ -75,7 +76,7 @@ typedef struct buf {
   bool oom;
 } buf;
 
-static void put(buf *b, const void *p, size_t n) {
+static void put_slow(buf *b, const void *p, size_t n) {
   if (b->oom) return;
   if (b->n + n > b->cap) {
     size_t cap = b->cap ? b->cap * 2 : 4096;
@@ -92,12 +93,29 @@ static void put(buf *b, const void *p, size_t n) {
   b->n += n;
 }
 
-static void put_u(buf *b, uint64_t v) {
+static inline void put(buf *b, const void *p, size_t n) {
+  if (IM_LIKELY(b->cap - b->n >= n)) { /* also false while b->p is NULL: cap 0 */
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+  } else {
+    put_slow(b, p, n);
+  }
+}
+
+static inline void put_u(buf *b, uint64_t v) {
+  if (IM_LIKELY(b->cap - b->n >= 10)) {
+    b->n = (size_t)(et__put_uvarint(b->p + b->n, v) - b->p);
+    return;
+  }
   uint8_t t[10];
   put(b, t, (size_t)(et__put_uvarint(t, v) - t));
 }
 
-static void put_s(buf *b, int64_t v) {
+static inline void put_s(buf *b, int64_t v) {
+  if (IM_LIKELY(b->cap - b->n >= 10)) {
+    b->n = (size_t)(et__put_svarint(b->p + b->n, v) - b->p);
+    return;
+  }
   uint8_t t[10];
   put(b, t, (size_t)(et__put_svarint(t, v) - t));
 }
@@ -301,7 +319,19 @@ typedef struct importer {
   ctxidx ctx[NCTX];
   size_t nctx, ctx_next;
   uint8_t task_fields[ET_EV_LIMIT]; /* bit f: field f of the kind is a task id */
-  et__u64map classes;  /* event class -> kind (0: none of ours, ET_EV_LIMIT: a statedump event) */
+  et__u64map classes;  /* event class -> index in cls + 1 */
+  struct cinfo {
+    unsigned kind;     /* 0: none of ours, ET_EV_LIMIT: a statedump event */
+    int64_t mi[ET_MAX_FIELDS]; /* the payload member of each catalogue field, -1 if none */
+  } *cls;
+  size_t ncls, capcls;
+  struct { const void *ec; size_t ci; } clscache[64]; /* recent classes, by address */
+  struct who {                  /* recent (trace, pid, tid, signal) -> (process, stream) */
+    size_t ti, pi, si;
+    uint64_t pid, tid;
+    uint8_t sig, valid;
+  } who[256];
+  struct taskc { size_t pi; uint64_t id, ours; bool valid; } taskcache[256]; /* recent task renumberings */
   uint64_t first_ns;
   bool have_first;
   uint64_t skipped_unknown, skipped_no_tid, nevents, lost_unattributed;
@@ -576,8 +606,16 @@ static uint64_t our_tid(importer *im, proc *p, uint64_t tid) {
 }
 
 static uint64_t our_task(importer *im, proc *p, uint64_t id) {
+  size_t pi = (size_t)(p - im->procs);
+  struct taskc *c = &im->taskcache[((id + pi) * 0x9e3779b97f4a7c15ull) >> 56];
+  if (c->valid && c->id == id && c->pi == pi) return c->ours;
   bool fresh;
-  return renumber(im, &p->tasks, &im->used_tasks, id, &fresh);
+  uint64_t ours = renumber(im, &p->tasks, &im->used_tasks, id, &fresh);
+  c->pi = pi;
+  c->id = id;
+  c->ours = ours;
+  c->valid = true;
+  return ours;
 }
 
 /* ---- events ---- */
@@ -619,28 +657,45 @@ static void statedump(importer *im, proc *p, const char *what, const bt_field *p
   }
 }
 
-/* The catalogue kind of an event class (0: none), by class. */
-static unsigned kind_of(importer *im, const bt_event_class *ec) {
+/* What we know of an event class: its kind and where its fields are. */
+static const struct cinfo *class_of(importer *im, const bt_event_class *ec) {
+  size_t slot = ((uintptr_t)ec >> 4) & 63;
+  if (im->clscache[slot].ec == ec) return &im->cls[im->clscache[slot].ci];
   uint64_t v;
-  if (et__map_get(&im->classes, (uint64_t)(uintptr_t)ec, &v)) return (unsigned)v;
-  const char *name = bt_event_class_get_name(ec);
-  unsigned kind = 0;
-  if (!name) name = "";
-  if (strncmp(name, "lttng_ust_statedump:", 20) == 0) {
-    kind = ET_EV_LIMIT; /* a statedump event */
-  } else {
-    if (strncmp(name, "exectrace:", 10) == 0) name += 10;
-    for (unsigned i = 1; i < ET_EV_LIMIT && !kind; i++)
-      if (et__kinds[i].name && strcmp(et__kinds[i].name, name) == 0) kind = i;
+  if (!et__map_get(&im->classes, (uint64_t)(uintptr_t)ec, &v)) {
+    const char *name = bt_event_class_get_name(ec);
+    unsigned kind = 0;
+    if (!name) name = "";
+    if (strncmp(name, "lttng_ust_statedump:", 20) == 0) {
+      kind = ET_EV_LIMIT; /* a statedump event */
+    } else {
+      if (strncmp(name, "exectrace:", 10) == 0) name += 10;
+      for (unsigned i = 1; i < ET_EV_LIMIT && !kind; i++)
+        if (et__kinds[i].name && strcmp(et__kinds[i].name, name) == 0) kind = i;
+    }
+    if (!ET_VEC_GROW(im->cls, im->ncls, im->capcls) ||
+        !et__map_put(&im->classes, (uint64_t)(uintptr_t)ec, im->ncls + 1)) {
+      im->oom = true;
+      return NULL;
+    }
+    struct cinfo *c = &im->cls[im->ncls];
+    c->kind = kind;
+    const bt_field_class *pc = bt_event_class_borrow_payload_field_class_const(ec);
+    for (unsigned f = 0; f < ET_MAX_FIELDS; f++)
+      c->mi[f] = kind && kind < ET_EV_LIMIT && f < et__kinds[kind].nfields
+                     ? member_index(pc, et__kinds[kind].fname[f]) : -1;
+    v = ++im->ncls;
   }
-  if (!et__map_put(&im->classes, (uint64_t)(uintptr_t)ec, kind)) im->oom = true;
-  return kind;
+  im->clscache[slot].ec = ec;
+  im->clscache[slot].ci = (size_t)v - 1;
+  return &im->cls[v - 1];
 }
 
 static void on_event(importer *im, const bt_message *msg) {
   const bt_event *e = bt_message_event_borrow_event_const(msg);
   const bt_event_class *ec = bt_event_borrow_class_const(e);
-  unsigned kind = kind_of(im, ec);
+  const struct cinfo *ci = class_of(im, ec);
+  unsigned kind = ci ? ci->kind : 0;
   if (kind == 0) {
     im->skipped_unknown++;
     return;
@@ -658,7 +713,9 @@ static void on_event(importer *im, const bt_message *msg) {
   field_u64(member_at(pctx, cx->psig), &sig);
   bool ctx_pid = field_u64(member_at(cctx, cx->vpid), &pid) || field_u64(member_at(cctx, cx->pid), &pid);
   if (!ctx_pid) pid = im->traces[ti].pid;
-  size_t pi = proc_of(im, ti, pid);
+  struct who *w = &im->who[((tid ^ pid << 20) * 0x9e3779b97f4a7c15ull) >> 56];
+  bool known = w->valid && w->tid == tid && w->pid == pid && w->ti == ti && w->sig == (sig ? 1 : 0);
+  size_t pi = known ? w->pi : proc_of(im, ti, pid);
   if (pi == SIZE_MAX) return;
   proc *p = &im->procs[pi];
   if (p->name_rank < 3) {
@@ -691,8 +748,14 @@ static void on_event(importer *im, const bt_message *msg) {
   ctrace *c = &im->traces[ti];
   if (!c->have_first || t < c->first_ns) c->first_ns = t;
   c->have_first = true;
-  stream *s = stream_of(im, our_tid(im, p, tid), sig ? 1 : 0);
-  if (!s) return;
+  stream *s;
+  if (known) {
+    s = &im->st[w->si];
+  } else {
+    s = stream_of(im, our_tid(im, p, tid), sig ? 1 : 0);
+    if (!s) return;
+    *w = (struct who){ti, pi, (size_t)(s - im->st), pid, tid, sig ? 1 : 0, 1};
+  }
   const void *bts = bs;
   if (stream_tid && bts != im->last_bts && !et__map_put(&im->bt_streams, (uint64_t)(uintptr_t)bts, (uint64_t)(s - im->st)))
     im->oom = true;
@@ -705,7 +768,7 @@ static void on_event(importer *im, const bt_message *msg) {
   s->ticks = t;
   const bt_field *pl = bt_event_borrow_payload_field_const(e);
   for (unsigned f = 0; f < k->nfields; f++) {
-    const bt_field *fld = member(pl, k->fname[f]);
+    const bt_field *fld = member_at(pl, ci->mi[f]);
     uint64_t v = 0;
     switch (k->ftype[f]) {
       case ET_FT_U:
@@ -1243,6 +1306,7 @@ static void importer_free(importer *im) {
   et__map_free(&im->st_index);
   et__map_free(&im->bt_streams);
   et__map_free(&im->classes);
+  free(im->cls);
   et__map_free(&im->trace_index);
   et__map_free(&im->used_tids);
   et__map_free(&im->used_tasks);
