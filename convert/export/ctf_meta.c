@@ -129,7 +129,7 @@ static void shown_name(const et_kind_desc *k, unsigned f, char *out, size_t n) {
     for (unsigned suffix = 1;; suffix++) {
       if (suffix == 1) snprintf(cand, sizeof cand, "%s", base);
       else snprintf(cand, sizeof cand, "%s_%u", base, suffix);
-      snprintf(len, sizeof len, "%s_length", cand);
+      snprintf(len, sizeof len, "_%s_length", cand);
       if (!taken(&used, cand) && !(counted && taken(&used, len))) break;
     }
     take(&used, cand);
@@ -203,10 +203,10 @@ static void write_field(FILE *f, const et_kind_desc *k, unsigned i) {
     case ET__CTF_ENUM: fprintf(f, "\t\t%s %s;\n", et__ctf_enum_type(c.enum_id), id); break;
     case ET__CTF_STRING: fprintf(f, "\t\tstring { encoding = UTF8; } %s;\n", id); break;
     case ET__CTF_ADDRS:
-      fprintf(f, "\t\tuint8_t _%s_length;\n\t\tuint64_hex_t %s[_%s_length];\n", shown, id, shown);
+      fprintf(f, "\t\tuint8_t __%s_length;\n\t\tuint64_hex_t %s[__%s_length];\n", shown, id, shown);
       break;
     case ET__CTF_TEXT:
-      fprintf(f, "\t\tuint32_t _%s_length;\n\t\tutf8_byte_t %s[_%s_length];\n", shown, id, shown);
+      fprintf(f, "\t\tuint32_t __%s_length;\n\t\tutf8_byte_t %s[__%s_length];\n", shown, id, shown);
       break;
     default:
       fprintf(f, "\t\t%s %s;\n", c.is_signed ? "int64_t" : c.hex ? "uint64_hex_t" : "uint64_t", id);
@@ -292,11 +292,10 @@ int et__ctf_meta_write(FILE *f, const et__ctf_desc *d) {
     fprintf(f, "\nevent {\n\tname = ");
     literal(f, name);
     fprintf(f, ";\n\tid = %zu;\n\tstream_id = 0;\n", i);
-    if (k->nfields) {
-      fprintf(f, "\tfields := struct {\n");
-      for (unsigned j = 0; j < k->nfields && j < ET_MAX_FIELDS; j++) write_field(f, k, j);
-      fprintf(f, "\t};\n");
-    }
+    /* An empty payload too, as LTTng declares one: babeltrace2 shows "{ }". */
+    fprintf(f, "\tfields := struct {\n");
+    for (unsigned j = 0; j < k->nfields && j < ET_MAX_FIELDS; j++) write_field(f, k, j);
+    fprintf(f, "\t};\n");
     fprintf(f, "};\n");
   }
   return ferror(f) ? -EIO : 0;

@@ -25,9 +25,10 @@
  *     I             s64
  *     P             u64, shown in hex
  *     S             NUL-terminated UTF-8 string: the text, not the id
- *     K             u8 count (field "_NAME_length"), then count u64 addresses
+ *     K             u8 count (field "_NAME_length" as readers show it, declared
+ *                   "__NAME_length" as LTTng does), then count u64 addresses
  *                   in hex, innermost first
- *     B             u32 length (field "_NAME_length"), then that many bytes,
+ *     B             u32 length (field "_NAME_length", likewise), then that many bytes,
  *                   a UTF-8 text sequence
  */
 #ifndef EXECTRACE_CONVERT_EXPORT_CTF_META_H
@@ -109,7 +110,8 @@ int et__ctf_meta_write(FILE *f, const et__ctf_desc *d);
 /* The TSDL identifier used for field f of kind k, as et__ctf_meta_write
  * declares it: the field's name made unique and into an identifier, with a
  * "_" in front if it is a TSDL keyword (readers strip one leading "_").  A K
- * or B field's count is "_" + the name without that escape + "_length".
+ * or B field's count is "__" + the name without that escape + "_length"
+ * (shown "_NAME_length", as LTTng's are).
  * Writes at most n bytes with the NUL. */
 void et__ctf_field_ident(const et_kind_desc *k, unsigned f, char *out, size_t n);
 

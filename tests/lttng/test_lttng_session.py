@@ -218,6 +218,51 @@ def check_babeltrace(what, trace, native):
                 diag("  " + l[:400])
 
 
+BT_LINE = re.compile(r"\] \([^)]*\) \S+ (?:exectrace:)?(\w+): (.*)$")
+
+
+def payloads_by_thread(text, lttng):
+    """{thread: [(kind, payload text)]} of a babeltrace2 listing: the thread
+    from the vtid context (LTTng) or the packet context's tid (our export);
+    the payload is the last brace group of the line."""
+    out = collections.defaultdict(list)
+    for line in text.splitlines():
+        m = BT_LINE.search(line)
+        if not m or (lttng and " exectrace:" not in line):
+            continue
+        tid = re.search(r"\bvtid = (\d+)" if lttng else r"\btid = (\d+)", m.group(2))
+        brace = m.group(2).rfind("{ ")
+        if tid and brace >= 0:
+            out[int(tid.group(1))].append((m.group(1), m.group(2)[brace:]))
+    return out
+
+
+def check_one_description(what, lt, native_path):
+    """Our CTF export of the native trace and the LTTng trace of the same run
+    print every event's payload the same: one CTF description of the
+    catalogue (convert/export/ctf_meta.h, tracer/lttng/exectrace_tp.h)."""
+    out = os.path.join(A.dir, what + "-export.ctf")
+    shutil.rmtree(out, ignore_errors=True)
+    p = run([A.exectrace, "export", "--format", "ctf", "-o", out, native_path])
+    if not ok_(p.returncode == 0, "%s: exectrace export --format ctf of the native trace" % what, p.stderr[-500:]):
+        return
+    ours = payloads_by_thread(H.babeltrace2(out).stdout, False)
+    theirs = payloads_by_thread(H.babeltrace2(lt).stdout, True)
+    n = sum(len(v) for v in ours.values())
+    same = ours.keys() == theirs.keys() and all(ours[t] == theirs[t] for t in ours)
+    ok(same and n > 0, "%s: babeltrace2 prints each of the %d events' payloads the same from our CTF export and from LTTng" % (what, n))
+    if not same:
+        for t in sorted(set(ours) | set(theirs)):
+            a, b = ours.get(t, []), theirs.get(t, [])
+            for i, (x, y) in enumerate(zip(a, b)):
+                if x != y:
+                    diag("  thread %d event %d: export %s / lttng %s" % (t, i, x, y))
+                    break
+            else:
+                if len(a) != len(b):
+                    diag("  thread %d: export %d events, lttng %d" % (t, len(a), len(b)))
+
+
 # ---- the runs ----
 
 def check_e2e(sd):
@@ -228,6 +273,7 @@ def check_e2e(sd):
     native = stats(native_path)
     ok(len(H.trace_dirs(lt)) >= 1, "e2e: the session wrote a CTF trace (%s)" % [os.path.relpath(d, lt) for d in H.trace_dirs(lt)])
     check_babeltrace("e2e", lt, native)
+    check_one_description("e2e", lt, native_path)
     st = stats(lt)
     ok(st is not None, "e2e: exectrace stats --json reads the LTTng session directory")
     same_kinds("e2e", native, st)
