@@ -355,23 +355,29 @@ static __attribute__((noinline)) void region_end_slow(uint64_t task, const char 
 }
 
 /* The fast path's checks: the thread's state, its main stream with room
- * for maxlen bytes, and name's cache entry; NULL means "take the slow path". */
+ * for maxlen bytes, and name's cache entry, whose string id goes to *id;
+ * NULL means "take the slow path".  A signal handler on this thread may
+ * rewrite the entry at any point (et__intern_miss clears ptr first and sets
+ * it last), so the id and generation are read before ptr is checked: when
+ * ptr is still name afterwards, they are name's (as in et__intern). */
 static inline __attribute__((always_inline)) et__thread *fast_thread(const char *name,
                                                                      size_t maxlen,
-                                                                     const et__strcache_ent **e) {
+                                                                     uint32_t *id) {
   et__thread *t = et__tls;
   if (ET_UNLIKELY((uintptr_t)t < 4096) ||
       ET_UNLIKELY(t->epoch != atomic_load_explicit(&et__g.epoch, memory_order_relaxed)) ||
       ET_UNLIKELY(t->in_write != 0))
     return NULL;
   const et__strcache_ent *c = &t->strcache[((uintptr_t)name >> 3) & (ET_STRCACHE_SIZE - 1)];
+  uint32_t cid = c->id, gen = c->ro_gen;
+  atomic_signal_fence(memory_order_seq_cst);
   if (ET_UNLIKELY(c->ptr != name) ||
-      ET_UNLIKELY(c->ro_gen != atomic_load_explicit(&et__g.ro_gen, memory_order_relaxed)))
+      ET_UNLIKELY(gen != atomic_load_explicit(&et__g.ro_gen, memory_order_relaxed)))
     return NULL;
   const et__stream *s = &t->s[ET_STREAM_MAIN];
   if (ET_UNLIKELY((uintptr_t)s->p + maxlen > (uintptr_t)s->end)) return NULL;
   if (ET_UNLIKELY(!et__g.use_tsc)) return NULL; /* clock_gettime is a call: not a leaf */
-  *e = c;
+  *id = cid;
   return t;
 }
 
@@ -395,8 +401,8 @@ static inline __attribute__((always_inline)) uint8_t *fast_head(et__w *w, unsign
 
 void et_region_begin(uint64_t task, const char *name) {
   if (!et__on()) return;
-  const et__strcache_ent *e;
-  et__thread *t = fast_thread(name, ET_MAXLEN_EV_REGION_BEGIN, &e);
+  uint32_t id;
+  et__thread *t = fast_thread(name, ET_MAXLEN_EV_REGION_BEGIN, &id);
   if (ET_UNLIKELY(t == NULL) ||
       ET_UNLIKELY((et__g.stack_kinds >> ET_EV_REGION_BEGIN) & 1)) {
     region_begin_slow(task, name, __builtin_frame_address(0));
@@ -406,13 +412,13 @@ void et_region_begin(uint64_t task, const char *name) {
   atomic_signal_fence(memory_order_seq_cst);
   et__w w = {t, &t->s[ET_STREAM_MAIN], t->s[ET_STREAM_MAIN].p};
   uint8_t *p = fast_head(&w, ET_EV_REGION_BEGIN);
-  et__close(&w, et__enc_region_begin(p, &w.s->last_obj, task, e->id, 0));
+  et__close(&w, et__enc_region_begin(p, &w.s->last_obj, task, id, 0));
 }
 
 void et_region_end(uint64_t task, const char *name) {
   if (!et__on()) return;
-  const et__strcache_ent *e;
-  et__thread *t = fast_thread(name, ET_MAXLEN_EV_REGION_END, &e);
+  uint32_t id;
+  et__thread *t = fast_thread(name, ET_MAXLEN_EV_REGION_END, &id);
   if (ET_UNLIKELY(t == NULL)) {
     region_end_slow(task, name);
     return;
@@ -421,7 +427,7 @@ void et_region_end(uint64_t task, const char *name) {
   atomic_signal_fence(memory_order_seq_cst);
   et__w w = {t, &t->s[ET_STREAM_MAIN], t->s[ET_STREAM_MAIN].p};
   uint8_t *p = fast_head(&w, ET_EV_REGION_END);
-  et__close(&w, et__enc_region_end(p, &w.s->last_obj, task, e->id));
+  et__close(&w, et__enc_region_end(p, &w.s->last_obj, task, id));
 }
 
 void et_log(uint64_t task, const char *category, const char *message) {

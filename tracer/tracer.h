@@ -140,6 +140,7 @@ typedef struct et__thread {
   int block_reason;
   uint8_t unw_warm;      /* dwarf stacks: libunwind's per-thread state is set up (dwarf.c) */
   uint8_t in_unwind;     /* inside libunwind: its own libc calls are not the program's */
+  uint8_t strcache_busy; /* a string cache entry is being rewritten (intern.c) */
   _Atomic uint32_t name_sid; /* string id of its latest name, 0 if none (for THREADS chunks) */
   _Atomic(et__chunk *) cur[ET_STREAM_COUNT]; /* what the writer may peek at */
   _Atomic uint64_t drops[ET_DROP_REASON_COUNT]; /* totals, for the END record */
@@ -385,14 +386,23 @@ ET_HIDDEN uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsi
 /* A cache miss: intern s and remember it in e (intern.c). */
 ET_HIDDEN uint32_t et__intern_miss(et__thread *t, et__strcache_ent *e, const char *s);
 
-/* String id through the thread's pointer-keyed cache, checked by content. */
+/* String id through the thread's pointer-keyed cache, checked by content.
+ * A signal handler on this thread may rewrite the entry between any two
+ * reads (et__intern_miss clears ptr first and sets it last): the id,
+ * generation and length are read before ptr is checked, and a content
+ * check is confirmed by ptr again, so the id returned is always s's. */
 static inline __attribute__((always_inline)) uint32_t et__intern(et__thread *t, const char *s) {
   if (s == NULL) return 0;
   et__strcache_ent *e = &t->strcache[((uintptr_t)s >> 3) & (ET_STRCACHE_SIZE - 1)];
-  if (ET_LIKELY(e->ptr == s) &&
-      ET_LIKELY(e->ro_gen == atomic_load_explicit(&et__g.ro_gen, memory_order_relaxed) ||
-                memcmp(s, e->w, e->len + 1u) == 0))
-    return e->id;
+  uint32_t id = e->id, gen = e->ro_gen, len = e->len;
+  atomic_signal_fence(memory_order_seq_cst);
+  if (ET_LIKELY(e->ptr == s)) {
+    if (ET_LIKELY(gen == atomic_load_explicit(&et__g.ro_gen, memory_order_relaxed))) return id;
+    if (memcmp(s, e->w, len + 1u) == 0) {
+      atomic_signal_fence(memory_order_seq_cst);
+      if (ET_LIKELY(e->ptr == s)) return id;
+    }
+  }
   return et__intern_miss(t, e, s);
 }
 
