@@ -333,7 +333,25 @@ void et_task_end(uint64_t task) {
  * leaf: it handles a thread whose state is set up, a name already in the
  * string cache in read-only memory, no stack, and room in the chunk; anything
  * else goes to the general path, which it tail-calls.  As a leaf it saves no
- * registers, which is most of what an event costs beyond the clock read. */
+ * registers, which is most of what an event costs beyond the clock read.
+ *
+ * A region_end whose task and name are those of the stream's last
+ * region_begin in this chunk (the stream's region register, catalog.h) is
+ * written as region_end_last: kind and time only, 2 bytes instead of 4 or
+ * more.  The register is read and set only while the event is being written
+ * (in_write held), so it always describes the bytes of the stream it is in;
+ * et__stream_refill clears it when the stream takes a new chunk. */
+static inline __attribute__((always_inline)) bool region_is_last(const et__stream *s,
+                                                                 uint64_t task, uint32_t sid) {
+  return s->rtask == task && s->rname == sid;
+}
+
+static inline __attribute__((always_inline)) void region_set_last(et__stream *s, uint64_t task,
+                                                                  uint32_t sid) {
+  s->rtask = task;
+  s->rname = sid;
+}
+
 static __attribute__((noinline)) void region_begin_slow(uint64_t task, const char *name,
                                                         const void *fp) {
   et__w w;
@@ -341,7 +359,9 @@ static __attribute__((noinline)) void region_begin_slow(uint64_t task, const cha
     uint32_t sid = et__intern(w.t, name);
     uint32_t stk = et__stack_here(w.t, ET_EV_REGION_BEGIN, fp);
     uint8_t *p = et__head(&w, ET_EV_REGION_BEGIN);
-    et__close(&w, et__enc_region_begin(p, &w.s->last_obj, task, sid, stk));
+    p = et__enc_region_begin(p, &w.s->last_obj, task, sid, stk);
+    region_set_last(w.s, task, sid);
+    et__close(&w, p);
   }
 }
 
@@ -349,8 +369,10 @@ static __attribute__((noinline)) void region_end_slow(uint64_t task, const char 
   et__w w;
   if (et__open(&w, ET_MAXLEN_EV_REGION_END)) {
     uint32_t sid = et__intern(w.t, name);
-    uint8_t *p = et__head(&w, ET_EV_REGION_END);
-    et__close(&w, et__enc_region_end(p, &w.s->last_obj, task, sid));
+    bool last = region_is_last(w.s, task, sid);
+    uint8_t *p = et__head(&w, last ? ET_EV_REGION_END_LAST : ET_EV_REGION_END);
+    if (!last) p = et__enc_region_end(p, &w.s->last_obj, task, sid);
+    et__close(&w, p);
   }
 }
 
@@ -412,7 +434,9 @@ void et_region_begin(uint64_t task, const char *name) {
   atomic_signal_fence(memory_order_seq_cst);
   et__w w = {t, &t->s[ET_STREAM_MAIN], t->s[ET_STREAM_MAIN].p};
   uint8_t *p = fast_head(&w, ET_EV_REGION_BEGIN);
-  et__close(&w, et__enc_region_begin(p, &w.s->last_obj, task, id, 0));
+  p = et__enc_region_begin(p, &w.s->last_obj, task, id, 0);
+  region_set_last(w.s, task, id);
+  et__close(&w, p);
 }
 
 void et_region_end(uint64_t task, const char *name) {
@@ -426,6 +450,10 @@ void et_region_end(uint64_t task, const char *name) {
   t->in_write = 1;
   atomic_signal_fence(memory_order_seq_cst);
   et__w w = {t, &t->s[ET_STREAM_MAIN], t->s[ET_STREAM_MAIN].p};
+  if (region_is_last(w.s, task, id)) {
+    et__close(&w, fast_head(&w, ET_EV_REGION_END_LAST));
+    return;
+  }
   uint8_t *p = fast_head(&w, ET_EV_REGION_END);
   et__close(&w, et__enc_region_end(p, &w.s->last_obj, task, id));
 }

@@ -67,6 +67,8 @@ typedef struct et__chunk {
   uint64_t base_obj;           /* owner sets at acquire: the stream's previous object */
   uint64_t flushed_ticks;      /* writer only: time of the last event written out */
   uint64_t flushed_obj;        /* writer only: object of the last P field written out */
+  uint64_t flushed_rtask;      /* writer only: the region register (catalog.h) at */
+  uint64_t flushed_rname;      /*   `flushed`; the owner zeroes both at acquire */
   struct et__thread *owner;
   struct et__chunk *next;      /* submit-list link */
   uint8_t stream;
@@ -91,6 +93,8 @@ typedef struct et__stream {
   uint8_t *end;        /* end of the current chunk's data; NULL forces the slow path */
   uint64_t last;       /* ticks of the stream's last event */
   uint64_t last_obj;   /* the stream's last object (P field), the base of the next */
+  uint64_t rtask;      /* the last region register (catalog.h): task and name of the */
+  uint32_t rname;      /* chunk's last region_begin; (0, 0) when a chunk is taken */
   et__chunk *chunk;    /* current chunk, or NULL */
   uint64_t dropped;    /* events dropped since the last DROP record */
   uint8_t drop_reason; /* reason of those drops */
@@ -148,7 +152,7 @@ typedef struct et__thread {
   _Atomic int timer_id;                        /* its CPU-sampling timer, or -1 */
   struct et__thread *reg_next;                 /* session registry link */
   uint64_t seq[ET_STREAM_COUNT];               /* writer only: next chunk sequence number */
-  et__strcache_ent strcache[ET_STRCACHE_SIZE];
+  _Alignas(ET_CACHELINE) et__strcache_ent strcache[ET_STRCACHE_SIZE]; /* an entry per line */
   et__stkcache_ent stkcache[ET_STKCACHE_SIZE];
   et__walkcache_ent walkcache[ET_WALKCACHE_SIZE];
 } et__thread;
