@@ -137,9 +137,9 @@ static void settle_start(et_trace *t) {
       if (st->n == 0) continue;
       const et__ref *r = &st->refs[0];
       const uint8_t *p = r->p;
-      uint64_t ticks = r->base_ticks, obj = r->base_obj;
+      uint64_t ticks = r->base_ticks, obj = r->base_obj, reg[2] = {0, 0};
       et_event ev;
-      if (et__decode(t, &p, r->p + r->len, &ev, &ticks, &obj) != 0) continue;
+      if (et__decode(t, &p, r->p + r->len, &ev, &ticks, &obj, reg) != 0) continue;
       et__seg seg = et__segment(t, ticks);
       double ns = seg.ns + ((double)(int64_t)(ticks - seg.ticks)) * seg.slope;
       if (ns < earliest) earliest = ns;

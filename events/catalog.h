@@ -21,6 +21,15 @@
  * new number, and readers skip kinds they do not know using the catalogue that
  * each trace carries.
  *
+ * Region ends are written compactly.  Each stream of a thread has a "last
+ * region" register, (task, name): (0, 0) at the start of every EVENTS chunk,
+ * set by each region_begin and by region_last.  A region_end whose task and
+ * name equal the register is written as region_end_last, without fields;
+ * readers turn it back into region_end with the register's task and name.
+ * region_last is not an event: the writer puts it at the start of an EVENTS
+ * chunk that continues a buffer chunk (docs/format.md, EVENTS), so that every
+ * chunk decodes on its own.
+ *
  * X(NAME, name, NUM, FLAGS, DOC, T0, N0, T1, N1, T2, N2, T3, N3)
  * FLAGS: ET_KF_STACK if the kind carries a stack by default (the K field is
  * always present on the wire; it is 0 when stacks are off for that kind).
@@ -33,7 +42,10 @@
 
 #define ET_KF_STACK 1u /* stack captured by default */
 
-#define ET_EVENT_KINDS(X)                                                                   \
+#define ET_EVENT_KINDS(X) ET_EVENT_KINDS_EVENTS(X) ET_EVENT_KINDS_WIRE(X)
+
+/* The kinds of events, as tools see them. */
+#define ET_EVENT_KINDS_EVENTS(X)                                                            \
   X(THREAD_START, thread_start, 1, 0, "a thread begins emitting; parent is its creator if known",         \
     T, parent, N, _1, N, _2, N, _3)                                                         \
   X(THREAD_NAME, thread_name, 2, 0, "the thread's name changes", S, name, N, _1, N, _2, N, _3)           \
@@ -70,6 +82,16 @@
   X(LOG, log, 24, ET_KF_STACK, "a log message of category for task", U, task, S, category, B,   \
     message, K, stack)                                                                      \
   X(DROP, drop, 25, 0, "count events of this thread were lost, for reason", U, count, U, reason, \
+    N, _2, N, _3)
+
+/* Kinds that exist only on the wire: readers turn them into the kinds above
+ * (or into state), so tools and the LTTng provider never see them. */
+#define ET_EVENT_KINDS_WIRE(X)                                                              \
+  X(REGION_END_LAST, region_end_last, 26, 0,                                                \
+    "the region of the stream's last region_begin ends; read as region_end", N, _0, N, _1,  \
+    N, _2, N, _3)                                                                           \
+  X(REGION_LAST, region_last, 27, 0,                                                        \
+    "sets the stream's last region at the start of a chunk; not an event", U, task, S, name, \
     N, _2, N, _3)
 
 /* Wire numbers of the kinds, as an enum ET_EV_<NAME>. */

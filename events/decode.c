@@ -11,38 +11,66 @@
 
 #define ET_UNLIKELY_R(x) __builtin_expect(!!(x), 0)
 
+void et__region_roles(et_trace *t) {
+  memset(t->region_role, ET_RR_NONE, sizeof t->region_role);
+  if (t->known[ET_EV_REGION_BEGIN]) t->region_role[ET_EV_REGION_BEGIN] = ET_RR_BEGIN;
+  if (t->known[ET_EV_REGION_END_LAST] && t->known[ET_EV_REGION_END])
+    t->region_role[ET_EV_REGION_END_LAST] = ET_RR_END_LAST;
+  if (t->known[ET_EV_REGION_LAST]) t->region_role[ET_EV_REGION_LAST] = ET_RR_SET;
+}
+
 int et__decode(const et_trace *t, const uint8_t **pp, const uint8_t *end, et_event *ev,
-               uint64_t *ticks, uint64_t *obj) {
+               uint64_t *ticks, uint64_t *obj, uint64_t reg[2]) {
   const uint8_t *p = *pp;
-  if (p >= end) return -1;
-  unsigned kind = *p++;
-  const et_kind_desc *d = &t->kinds[kind];
-  if (d->name == NULL) return -1;
-  uint64_t dt;
-  if (et__get_uvarint(&p, end, &dt) != 0) return -1;
-  *ticks += dt;
-  ev->kind = (uint8_t)kind;
-  ev->nfields = d->nfields;
-  ev->stack = 0;
-  ev->bytes = NULL;
-  for (unsigned f = 0; f < d->nfields; f++) {
-    uint64_t v;
-    if (et__get_uvarint(&p, end, &v) != 0) return -1;
-    switch (d->ftype[f]) {
-      case ET_FT_I: v = (uint64_t)et__unzigzag(v); break;
-      case ET_FT_P: v = *obj += (uint64_t)et__unzigzag(v); break;
-      case ET_FT_K: ev->stack = v > UINT32_MAX ? 0 : (uint32_t)v; break;
-      case ET_FT_B:
-        if (v > (uint64_t)(end - p)) return -1;
-        ev->bytes = (const char *)p;
-        p += v;
-        break;
-      default: break;
+  for (;;) {
+    if (p >= end) return -1;
+    unsigned kind = *p++;
+    const et_kind_desc *d = &t->kinds[kind];
+    if (d->name == NULL) return -1;
+    uint64_t dt;
+    if (et__get_uvarint(&p, end, &dt) != 0) return -1;
+    *ticks += dt;
+    ev->kind = (uint8_t)kind;
+    ev->nfields = d->nfields;
+    ev->stack = 0;
+    ev->bytes = NULL;
+    for (unsigned f = 0; f < d->nfields; f++) {
+      uint64_t v;
+      if (et__get_uvarint(&p, end, &v) != 0) return -1;
+      switch (d->ftype[f]) {
+        case ET_FT_I: v = (uint64_t)et__unzigzag(v); break;
+        case ET_FT_P: v = *obj += (uint64_t)et__unzigzag(v); break;
+        case ET_FT_K: ev->stack = v > UINT32_MAX ? 0 : (uint32_t)v; break;
+        case ET_FT_B:
+          if (v > (uint64_t)(end - p)) return -1;
+          ev->bytes = (const char *)p;
+          p += v;
+          break;
+        default: break;
+      }
+      ev->field[f] = v;
     }
-    ev->field[f] = v;
+    unsigned role = t->region_role[kind];
+    if (ET_UNLIKELY_R(role != ET_RR_NONE)) {
+      if (role == ET_RR_END_LAST) {
+        /* A region_end that names the stream's last region. */
+        ev->kind = ET_EV_REGION_END;
+        ev->nfields = 2;
+        ev->field[0] = reg[0];
+        ev->field[1] = reg[1];
+      } else {
+        reg[0] = ev->field[0]; /* region_begin or region_last: task, name */
+        reg[1] = ev->field[1];
+        if (role == ET_RR_SET) { /* not an event: on to the next one */
+          *pp = p;
+          if (p >= end) return 1;
+          continue;
+        }
+      }
+    }
+    *pp = p;
+    return 0;
   }
-  *pp = p;
-  return 0;
 }
 
 static int cmp_sync(const void *a, const void *b) {
@@ -103,11 +131,13 @@ bool et__iter_next(et__iter *it, et_event *ev) {
     it->end = r->p + r->len;
     it->ticks = r->base_ticks;
     it->obj = r->base_obj;
+    it->reg[0] = it->reg[1] = 0;
     it->seg = et__segment(it->t, r->base_ticks);
   }
   const uint8_t *at = it->p;
-  if (ET_UNLIKELY_R(et__decode(it->t, &it->p, it->end, ev, &it->ticks, &it->obj) != 0)) {
-    if (it->validate) {
+  int rc = et__decode(it->t, &it->p, it->end, ev, &it->ticks, &it->obj, it->reg);
+  if (ET_UNLIKELY_R(rc != 0)) {
+    if (rc < 0 && it->validate) { /* rc > 0: only region_last records were left */
       /* Cut the chunk here once, so that later cursors stop cleanly. */
       et__ref *r = (et__ref *)&it->s->refs[it->ref];
       et_trace *t = (et_trace *)it->t;
@@ -162,12 +192,14 @@ void et__events_chunk(et_trace *t, const uint8_t *p, size_t len, size_t off, uin
     et__map_put(&t->stream_seen, key, 1);
     /* Streaming: decode and deliver now, to the first undecodable event. */
     const uint8_t *q = p;
-    uint64_t ticks = base, obj = base_obj;
+    uint64_t ticks = base, obj = base_obj, reg[2] = {0, 0};
     et__seg seg = et__segment(t, base);
     et_event ev;
     while (q < end) {
       const uint8_t *at = q;
-      if (et__decode(t, &q, end, &ev, &ticks, &obj) != 0) {
+      int r = et__decode(t, &q, end, &ev, &ticks, &obj, reg);
+      if (r > 0) break; /* a region_last at the chunk's end */
+      if (r != 0) {
         t->info.lost_bytes += (size_t)(end - at);
         et__warn(t, "events chunk at offset %zu (thread %llu): undecodable event (kind %u) at byte "
                     "%zu; the chunk's last %zu bytes are skipped",

@@ -91,6 +91,7 @@ static et_trace *trace_new(void) {
   if (!t) return NULL;
   memcpy(t->kinds, et__kinds, sizeof t->kinds);
   for (unsigned k = 0; k < ET_EV_LIMIT; k++) t->known[k] = et__kinds[k].name != NULL;
+  et__region_roles(t);
   t->syncs_sorted = true;
   pthread_mutex_init(&t->warn_lock, NULL);
   t->info.exe = "";
@@ -320,12 +321,19 @@ const char *et_trace_warning(const et_trace *t, size_t i) {
   return i < t->nwarnings ? t->warnings[i] : NULL;
 }
 
+/* The kinds that only encode others (region_end_last comes out as
+ * region_end, region_last not at all) are not in the reader's list. */
+static bool listed(const et_trace *t, unsigned kind) {
+  return kind < ET_EV_LIMIT && t->kinds[kind].name && t->region_role[kind] != ET_RR_END_LAST &&
+         t->region_role[kind] != ET_RR_SET;
+}
+
 const char *et_trace_kind_name(const et_trace *t, unsigned kind) {
-  return kind < ET_EV_LIMIT ? t->kinds[kind].name : NULL;
+  return listed(t, kind) ? t->kinds[kind].name : NULL;
 }
 
 unsigned et_trace_field_count(const et_trace *t, unsigned kind) {
-  return kind < ET_EV_LIMIT && t->kinds[kind].name ? t->kinds[kind].nfields : 0;
+  return listed(t, kind) ? t->kinds[kind].nfields : 0;
 }
 
 const char *et_trace_field_name(const et_trace *t, unsigned kind, unsigned f) {
@@ -342,7 +350,7 @@ uint64_t et_trace_kind_count(const et_trace *t, unsigned kind) {
 
 int et_trace_kind_by_name(const et_trace *t, const char *name) {
   for (unsigned k = 0; k < ET_EV_LIMIT; k++)
-    if (t->kinds[k].name && strcmp(t->kinds[k].name, name) == 0) return (int)k;
+    if (listed(t, k) && strcmp(t->kinds[k].name, name) == 0) return (int)k;
   return -1;
 }
 

@@ -90,6 +90,7 @@ struct et_trace {
 
   et_kind_desc kinds[ET_EV_LIMIT];
   bool known[ET_EV_LIMIT]; /* the trace's kind k means what ours means */
+  uint8_t region_role[ET_EV_LIMIT]; /* ET_RR_*: the kinds of the region register */
   bool have_catalog;
   bool seen_events; /* an EVENTS chunk has been read */
 
@@ -184,9 +185,20 @@ static inline uint64_t et__seg_ns(const et__seg *s, uint64_t ticks) {
 }
 void et__sort_syncs(et_trace *t);
 
-/* Decodes one event at *pp; 0, or -1 if malformed. */
+/* What a kind does to a stream's region register (catalog.h), when the
+ * trace's kinds mean what ours mean. */
+enum { ET_RR_NONE, ET_RR_BEGIN, ET_RR_END_LAST, ET_RR_SET };
+
+/* Sets t->region_role from t->known. */
+void et__region_roles(et_trace *t);
+
+/* Decodes one event at *pp, given the stream's running values from the
+ * chunk's start: ticks, object and region register reg[2] (task, name; zero
+ * at the chunk's start).  A region_end_last comes out as a region_end with
+ * the register's task and name; region_last records are consumed on the way.
+ * 0, -1 if malformed, 1 if only region_last records were left. */
 int et__decode(const et_trace *t, const uint8_t **pp, const uint8_t *end, et_event *ev,
-               uint64_t *ticks, uint64_t *obj);
+               uint64_t *ticks, uint64_t *obj, uint64_t reg[2]);
 
 /* A cursor over one stream of one thread. */
 typedef struct et__iter {
@@ -195,6 +207,7 @@ typedef struct et__iter {
   size_t ref;
   const uint8_t *p, *end;
   uint64_t ticks, obj;
+  uint64_t reg[2]; /* the region register (task, name) */
   et__seg seg;
   uint64_t tid;
   uint8_t stream;

@@ -174,6 +174,7 @@ static int parse_catalog(et_trace *t, const uint8_t *p, const uint8_t *end) {
     for (unsigned f = 0; same && f < ours->nfields; f++) same = ours->ftype[f] == theirs->ftype[f];
     t->known[k] = same;
   }
+  et__region_roles(t);
   t->have_catalog = true;
   return 0;
 }

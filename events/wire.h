@@ -15,7 +15,7 @@
 #define ET_FILE_MAGIC "\x89" "ETRACE\n"
 #define ET_FILE_MAGIC_LEN 8
 #define ET_FILE_HEADER_LEN 16
-#define ET_FORMAT_VERSION 1
+#define ET_FORMAT_VERSION 2 /* 2: compact region ends (region_end_last, region_last) */
 #define ET_FORMAT_MIN_READER 1
 
 /* Chunk header: "ETCK", type, flags, reserved u16, payload length u32,

@@ -338,7 +338,25 @@ void et_task_end(uint64_t task) {
  * leaf: it handles a thread whose state is set up, a name already in the
  * string cache in read-only memory, no stack, and room in the chunk; anything
  * else goes to the general path, which it tail-calls.  As a leaf it saves no
- * registers, which is most of what an event costs beyond the clock read. */
+ * registers, which is most of what an event costs beyond the clock read.
+ *
+ * A region_end whose task and name are those of the stream's last
+ * region_begin in this chunk (the stream's region register, catalog.h) is
+ * written as region_end_last: kind and time only, 2 bytes instead of 4 or
+ * more.  The register is read and set only while the event is being written
+ * (in_write held), so it always describes the bytes of the stream it is in;
+ * et__stream_refill clears it when the stream takes a new chunk. */
+static inline __attribute__((always_inline)) bool region_is_last(const et__stream *s,
+                                                                 uint64_t task, uint32_t sid) {
+  return s->rtask == task && s->rname == sid;
+}
+
+static inline __attribute__((always_inline)) void region_set_last(et__stream *s, uint64_t task,
+                                                                  uint32_t sid) {
+  s->rtask = task;
+  s->rname = sid;
+}
+
 static __attribute__((noinline)) void region_begin_slow(uint64_t task, const char *name,
                                                         const void *fp) {
   et__w w;
@@ -346,7 +364,9 @@ static __attribute__((noinline)) void region_begin_slow(uint64_t task, const cha
     uint32_t sid = et__intern(w.t, name);
     uint32_t stk = et__stack_here(w.t, ET_EV_REGION_BEGIN, fp);
     uint8_t *p = et__head(&w, ET_EV_REGION_BEGIN);
-    et__close(&w, et__enc_region_begin(p, &w.s->last_obj, task, sid, stk));
+    p = et__enc_region_begin(p, &w.s->last_obj, task, sid, stk);
+    region_set_last(w.s, task, sid);
+    et__close(&w, p);
   }
 }
 
@@ -354,24 +374,32 @@ static __attribute__((noinline)) void region_end_slow(uint64_t task, const char 
   et__w w;
   if (et__open(&w, ET_MAXLEN_EV_REGION_END)) {
     uint32_t sid = et__intern(w.t, name);
-    uint8_t *p = et__head(&w, ET_EV_REGION_END);
-    et__close(&w, et__enc_region_end(p, &w.s->last_obj, task, sid));
+    bool last = region_is_last(w.s, task, sid);
+    uint8_t *p = et__head(&w, last ? ET_EV_REGION_END_LAST : ET_EV_REGION_END);
+    if (!last) p = et__enc_region_end(p, &w.s->last_obj, task, sid);
+    et__close(&w, p);
   }
 }
 
 /* The fast path's checks: the thread's state, its main stream with room
- * for maxlen bytes, and name's cache entry; NULL means "take the slow path". */
+ * for maxlen bytes, and name's cache entry, whose string id goes to *id;
+ * NULL means "take the slow path".  A signal handler on this thread may
+ * rewrite the entry at any point (et__intern_miss clears ptr first and sets
+ * it last), so the id and generation are read before ptr is checked: when
+ * ptr is still name afterwards, they are name's (as in et__intern). */
 static inline __attribute__((always_inline)) et__thread *fast_thread(const char *name, unsigned kind,
                                                                      size_t maxlen,
-                                                                     const et__strcache_ent **e) {
+                                                                     uint32_t *id) {
   et__thread *t = et__tls;
   if (ET_UNLIKELY((uintptr_t)t < 4096) ||
       ET_UNLIKELY(t->epoch != atomic_load_explicit(&et__g.epoch, memory_order_relaxed)) ||
       ET_UNLIKELY(t->in_write != 0))
     return NULL;
   const et__strcache_ent *c = &t->strcache[((uintptr_t)name >> 3) & (ET_STRCACHE_SIZE - 1)];
+  uint32_t cid = c->id, gen = c->ro_gen;
+  atomic_signal_fence(memory_order_seq_cst);
   if (ET_UNLIKELY(c->ptr != name) ||
-      ET_UNLIKELY(c->ro_gen != atomic_load_explicit(&et__g.ro_gen, memory_order_relaxed)))
+      ET_UNLIKELY(gen != atomic_load_explicit(&et__g.ro_gen, memory_order_relaxed)))
     return NULL;
   const et__stream *s = &t->s[ET_STREAM_MAIN];
   if (ET_UNLIKELY((uintptr_t)s->p + maxlen > (uintptr_t)s->end)) return NULL;
@@ -379,7 +407,7 @@ static inline __attribute__((always_inline)) et__thread *fast_thread(const char 
    * LTTng session wants the kind (lttng.c: a call too). */
   uint32_t mode = et__g.fast_mode;
   if (ET_UNLIKELY(mode != 0) && (mode != 2 || *et__lt_state[kind] != 0)) return NULL;
-  *e = c;
+  *id = cid;
   return t;
 }
 
@@ -403,8 +431,8 @@ static inline __attribute__((always_inline)) uint8_t *fast_head(et__w *w, unsign
 
 void et_region_begin(uint64_t task, const char *name) {
   if (!et__on()) return;
-  const et__strcache_ent *e;
-  et__thread *t = fast_thread(name, ET_EV_REGION_BEGIN, ET_MAXLEN_EV_REGION_BEGIN, &e);
+  uint32_t id;
+  et__thread *t = fast_thread(name, ET_EV_REGION_BEGIN, ET_MAXLEN_EV_REGION_BEGIN, &id);
   if (ET_UNLIKELY(t == NULL) ||
       ET_UNLIKELY((et__g.stack_kinds >> ET_EV_REGION_BEGIN) & 1)) {
     region_begin_slow(task, name, __builtin_frame_address(0));
@@ -414,13 +442,15 @@ void et_region_begin(uint64_t task, const char *name) {
   atomic_signal_fence(memory_order_seq_cst);
   et__w w = {t, &t->s[ET_STREAM_MAIN], t->s[ET_STREAM_MAIN].p};
   uint8_t *p = fast_head(&w, ET_EV_REGION_BEGIN);
-  et__close_plain(&w, et__enc_region_begin(p, &w.s->last_obj, task, e->id, 0));
+  p = et__enc_region_begin(p, &w.s->last_obj, task, id, 0);
+  region_set_last(w.s, task, id);
+  et__close_plain(&w, p);
 }
 
 void et_region_end(uint64_t task, const char *name) {
   if (!et__on()) return;
-  const et__strcache_ent *e;
-  et__thread *t = fast_thread(name, ET_EV_REGION_END, ET_MAXLEN_EV_REGION_END, &e);
+  uint32_t id;
+  et__thread *t = fast_thread(name, ET_EV_REGION_END, ET_MAXLEN_EV_REGION_END, &id);
   if (ET_UNLIKELY(t == NULL)) {
     region_end_slow(task, name);
     return;
@@ -428,8 +458,12 @@ void et_region_end(uint64_t task, const char *name) {
   t->in_write = 1;
   atomic_signal_fence(memory_order_seq_cst);
   et__w w = {t, &t->s[ET_STREAM_MAIN], t->s[ET_STREAM_MAIN].p};
+  if (region_is_last(w.s, task, id)) {
+    et__close_plain(&w, fast_head(&w, ET_EV_REGION_END_LAST));
+    return;
+  }
   uint8_t *p = fast_head(&w, ET_EV_REGION_END);
-  et__close_plain(&w, et__enc_region_end(p, &w.s->last_obj, task, e->id));
+  et__close_plain(&w, et__enc_region_end(p, &w.s->last_obj, task, id));
 }
 
 void et_log(uint64_t task, const char *category, const char *message) {

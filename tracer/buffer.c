@@ -156,8 +156,10 @@ bool et__stream_refill(et__thread *t, unsigned sid, size_t need) {
   c->flushed_obj = s->last_obj;
   c->flushed = 0;
   c->flushed_ticks = s->last;
+  c->flushed_rtask = c->flushed_rname = 0;
   atomic_store_explicit(&c->pos, 0, memory_order_relaxed);
   s->chunk = c;
+  s->rtask = s->rname = 0; /* a chunk's region register starts empty (catalog.h) */
   s->p = c->data;
   s->end = c->data + ss->pool.chunk_size;
   atomic_store_explicit(&t->cur[sid], c, memory_order_release);

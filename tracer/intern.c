@@ -232,12 +232,16 @@ static bool readonly(const char *s, size_t n) {
 uint32_t et__intern_miss(et__thread *t, et__strcache_ent *e, const char *s) {
   size_t len = strlen(s);
   uint32_t id = et__intern_slow(t, s, len);
-  if (id != 0 && len < ET_STRCACHE_COPY) {
+  if (id != 0 && len < ET_STRCACHE_COPY && !t->strcache_busy) {
     /* Read the generation before checking, so an unload in between makes
      * the entry stale rather than wrong. */
     uint32_t gen = atomic_load_explicit(&et__g.ro_gen, memory_order_acquire);
     /* A signal handler on this thread may look the entry up at any point:
-     * unhook it while it changes, and hook it back last. */
+     * unhook it while it changes, and hook it back last.  A handler that
+     * interrupts the change leaves the cache alone: its own rewrite would
+     * be half overwritten by the rest of this one (s with another's id). */
+    t->strcache_busy = 1;
+    atomic_signal_fence(memory_order_seq_cst);
     e->ptr = NULL;
     atomic_signal_fence(memory_order_seq_cst);
     e->id = id;
@@ -246,6 +250,8 @@ uint32_t et__intern_miss(et__thread *t, et__strcache_ent *e, const char *s) {
     memcpy(e->w, s, len + 1);
     atomic_signal_fence(memory_order_seq_cst);
     e->ptr = s;
+    atomic_signal_fence(memory_order_seq_cst);
+    t->strcache_busy = 0;
   }
   return id;
 }

@@ -89,13 +89,23 @@ static const uint8_t *get_u(const uint8_t *p, const uint8_t *end, uint64_t *v) {
 void et__lttng_forward(et__w *w, const uint8_t *end) {
   const uint8_t *p = w->p;
   unsigned kind = *p++;
-  if (ET_LIKELY(*et__lt_state[kind] == 0)) return;
+  /* A compact region end is a region_end of the stream's last region (the
+   * register its region_begin set): LTTng gets the region_end. */
+  unsigned as = kind == ET_EV_REGION_END_LAST ? ET_EV_REGION_END : kind;
+  if (ET_LIKELY(*et__lt_state[as] == 0)) return;
   et__session *s = et__g.session;
   const et_kind_desc *k = &et__kinds[kind];
   if (s == NULL || k->name == NULL || emit == NULL) return;
-  et_lttng_event e = {.kind = kind};
+  et_lttng_event e = {.kind = as};
   uint64_t v;
   p = get_u(p, end, &v); /* the time delta: LTTng takes its own time */
+  if (kind == ET_EV_REGION_END_LAST) {
+    const et__meta *m = et__table_get(&s->strings, w->s->rname);
+    e.v[0] = w->s->rtask;
+    e.s[1] = m ? (const char *)m->data : "";
+    k = &et__kinds[ET_EV_REGION_END];
+    p = end; /* no fields of its own */
+  }
 #if UINTPTR_MAX != UINT64_MAX
   uint64_t pcs[255];
 #endif
@@ -133,7 +143,7 @@ void et__lttng_forward(et__w *w, const uint8_t *end) {
     }
   }
   for (unsigned f = 0; f < ET_MAX_FIELDS; f++)
-    if (k->ftype[f] == ET_FT_S && e.s[f] == NULL) e.s[f] = "";
+    if (k->ftype[f] == ET_FT_S && e.s[f] == NULL) e.s[f] = ""; /* also a field cut short */
   et__thread *t = w->t;
   uint8_t was = t->in_unwind;
   t->in_unwind = 1;

@@ -67,6 +67,8 @@ typedef struct et__chunk {
   uint64_t base_obj;           /* owner sets at acquire: the stream's previous object */
   uint64_t flushed_ticks;      /* writer only: time of the last event written out */
   uint64_t flushed_obj;        /* writer only: object of the last P field written out */
+  uint64_t flushed_rtask;      /* writer only: the region register (catalog.h) at */
+  uint64_t flushed_rname;      /*   `flushed`; the owner zeroes both at acquire */
   struct et__thread *owner;
   struct et__chunk *next;      /* submit-list link */
   uint8_t stream;
@@ -91,6 +93,8 @@ typedef struct et__stream {
   uint8_t *end;        /* end of the current chunk's data; NULL forces the slow path */
   uint64_t last;       /* ticks of the stream's last event */
   uint64_t last_obj;   /* the stream's last object (P field), the base of the next */
+  uint64_t rtask;      /* the last region register (catalog.h): task and name of the */
+  uint32_t rname;      /* chunk's last region_begin; (0, 0) when a chunk is taken */
   et__chunk *chunk;    /* current chunk, or NULL */
   uint64_t dropped;    /* events dropped since the last DROP record */
   uint8_t drop_reason; /* reason of those drops */
@@ -140,6 +144,7 @@ typedef struct et__thread {
   int block_reason;
   uint8_t unw_warm;      /* dwarf stacks: libunwind's per-thread state is set up (dwarf.c) */
   uint8_t in_unwind;     /* inside libunwind or LTTng: their own libc calls are not the program's */
+  uint8_t strcache_busy; /* a string cache entry is being rewritten (intern.c) */
   _Atomic uint32_t name_sid; /* string id of its latest name, 0 if none (for THREADS chunks) */
   _Atomic(et__chunk *) cur[ET_STREAM_COUNT]; /* what the writer may peek at */
   _Atomic uint64_t drops[ET_DROP_REASON_COUNT]; /* totals, for the END record */
@@ -147,7 +152,7 @@ typedef struct et__thread {
   _Atomic int timer_id;                        /* its CPU-sampling timer, or -1 */
   struct et__thread *reg_next;                 /* session registry link */
   uint64_t seq[ET_STREAM_COUNT];               /* writer only: next chunk sequence number */
-  et__strcache_ent strcache[ET_STRCACHE_SIZE];
+  _Alignas(ET_CACHELINE) et__strcache_ent strcache[ET_STRCACHE_SIZE]; /* an entry per line */
   et__stkcache_ent stkcache[ET_STKCACHE_SIZE];
   et__walkcache_ent walkcache[ET_WALKCACHE_SIZE];
 } et__thread;
@@ -401,14 +406,23 @@ ET_HIDDEN uint32_t et__stack_intern(et__thread *t, const uintptr_t *frames, unsi
 /* A cache miss: intern s and remember it in e (intern.c). */
 ET_HIDDEN uint32_t et__intern_miss(et__thread *t, et__strcache_ent *e, const char *s);
 
-/* String id through the thread's pointer-keyed cache, checked by content. */
+/* String id through the thread's pointer-keyed cache, checked by content.
+ * A signal handler on this thread may rewrite the entry between any two
+ * reads (et__intern_miss clears ptr first and sets it last): the id,
+ * generation and length are read before ptr is checked, and a content
+ * check is confirmed by ptr again, so the id returned is always s's. */
 static inline __attribute__((always_inline)) uint32_t et__intern(et__thread *t, const char *s) {
   if (s == NULL) return 0;
   et__strcache_ent *e = &t->strcache[((uintptr_t)s >> 3) & (ET_STRCACHE_SIZE - 1)];
-  if (ET_LIKELY(e->ptr == s) &&
-      ET_LIKELY(e->ro_gen == atomic_load_explicit(&et__g.ro_gen, memory_order_relaxed) ||
-                memcmp(s, e->w, e->len + 1u) == 0))
-    return e->id;
+  uint32_t id = e->id, gen = e->ro_gen, len = e->len;
+  atomic_signal_fence(memory_order_seq_cst);
+  if (ET_LIKELY(e->ptr == s)) {
+    if (ET_LIKELY(gen == atomic_load_explicit(&et__g.ro_gen, memory_order_relaxed))) return id;
+    if (memcmp(s, e->w, len + 1u) == 0) {
+      atomic_signal_fence(memory_order_seq_cst);
+      if (ET_LIKELY(e->ptr == s)) return id;
+    }
+  }
   return et__intern_miss(t, e, s);
 }
 

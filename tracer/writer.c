@@ -63,7 +63,7 @@ typedef struct piece {
 #define ET_BATCH 256
 typedef struct batch {
   struct iovec iov[2 * ET_BATCH];
-  uint8_t head[ET_BATCH][ET_CHUNK_HEADER_LEN + 5 * ET_VARINT_MAX];
+  uint8_t head[ET_BATCH][ET_CHUNK_HEADER_LEN + 5 * ET_VARINT_MAX + ET_MAXLEN_EV_REGION_LAST];
   uint64_t first[ET_BATCH]; /* time of each chunk's first event, for the ring */
   et__chunk *release[ET_BATCH];
   int niov, nhead, nrelease;
@@ -308,6 +308,15 @@ static void write_piece(writer *w, et__chunk *c, uint32_t pos, bool need_last, b
     q = et__put_uvarint(q, t->seq[c->stream]++);
     q = et__put_uvarint(q, c->flushed_ticks);
     q = et__put_uvarint(q, c->flushed_obj);
+    if (c->flushed_rtask != 0 || c->flushed_rname != 0) {
+      /* The piece continues a buffer chunk after a region_begin: a reader
+       * starts each EVENTS chunk with an empty region register, so the piece
+       * opens with the register's value (catalog.h), at the base time. */
+      uint64_t unused = 0;
+      *q++ = ET_EV_REGION_LAST;
+      *q++ = 0;
+      q = et__enc_region_last(q, &unused, c->flushed_rtask, c->flushed_rname);
+    }
     size_t hlen = (size_t)(q - head) - ET_CHUNK_HEADER_LEN, dlen = pos - c->flushed;
     uint32_t crc = et__crc32(et__crc32(0, head + ET_CHUNK_HEADER_LEN, hlen), c->data + c->flushed, dlen);
     et__chunk_header(head, ET_CHUNK_EVENTS, (uint32_t)(hlen + dlen), crc);
@@ -326,12 +335,23 @@ static void write_piece(writer *w, et__chunk *c, uint32_t pos, bool need_last, b
   }
   if (pos <= c->flushed) return;
   if (need_last) {
-    /* The next piece of this chunk starts from this piece's last event. */
+    /* The next piece of this chunk starts from this piece's last event,
+     * object and region register. */
     const uint8_t *p = c->data + c->flushed, *end = c->data + pos;
     uint64_t ticks = c->flushed_ticks, obj = c->flushed_obj, dt;
-    while (p < end && et__event_skip(et__kinds, &p, end, &dt, &obj) == 0) ticks += dt;
+    uint64_t rtask = c->flushed_rtask, rname = c->flushed_rname;
+    while (p < end) {
+      const uint8_t *e = p;
+      if (et__event_skip(et__kinds, &p, end, &dt, &obj) != 0) break;
+      ticks += dt;
+      if (*e++ == ET_EV_REGION_BEGIN && et__get_uvarint(&e, p, &dt) == 0 &&
+          et__get_uvarint(&e, p, &rtask) == 0)
+        et__get_uvarint(&e, p, &rname);
+    }
     c->flushed_ticks = ticks;
     c->flushed_obj = obj;
+    c->flushed_rtask = rtask;
+    c->flushed_rname = rname;
   }
   c->flushed = pos;
 }

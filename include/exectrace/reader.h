@@ -162,7 +162,9 @@ ET_EXPORT const et_trace_info *et_trace_get_info(const et_trace *t);
 ET_EXPORT size_t et_trace_warning_count(const et_trace *t);
 ET_EXPORT const char *et_trace_warning(const et_trace *t, size_t i);
 
-/* The catalogue as the trace declares it. */
+/* The catalogue as the trace declares it, less the kinds that only encode
+ * other events: region_end_last (handed out as region_end) and region_last
+ * (not an event), see docs/format.md. */
 ET_EXPORT const char *et_trace_kind_name(const et_trace *t, unsigned kind); /* NULL if unknown */
 ET_EXPORT unsigned et_trace_field_count(const et_trace *t, unsigned kind);
 ET_EXPORT const char *et_trace_field_name(const et_trace *t, unsigned kind, unsigned field);

@@ -28,7 +28,7 @@ void et_lttng_provider_emit(const et_lttng_event *e) {
   switch (e->kind) {
 #define ET_LT_CASE(NAME, lname, NUM, ...)                                                    \
   case NUM: lttng_ust_tracepoint(exectrace, lname, e); break;
-    ET_EVENT_KINDS(ET_LT_CASE)
+    ET_EVENT_KINDS_EVENTS(ET_LT_CASE)
 #undef ET_LT_CASE
     default: break;
   }
@@ -37,6 +37,6 @@ void et_lttng_provider_emit(const et_lttng_event *e) {
 void et_lttng_provider_states(const int *states[], unsigned n) {
 #define ET_LT_STATE(NAME, lname, NUM, ...)                                                   \
   if (NUM < n) states[NUM] = &lttng_ust_tracepoint_exectrace___##lname.state;
-  ET_EVENT_KINDS(ET_LT_STATE)
+  ET_EVENT_KINDS_EVENTS(ET_LT_STATE)
 #undef ET_LT_STATE
 }
