@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int tap_n, tap_failed;
 
@@ -34,6 +36,20 @@ __attribute__((format(printf, 1, 2), unused)) static void diag(const char *fmt, 
 __attribute__((unused)) static int tap_done(void) {
   printf("1..%d\n", tap_n);
   return tap_failed ? 1 : 0;
+}
+
+/* Runs fn(arg) in a child process; returns its exit status (128 + the
+ * signal if a signal ended it). */
+__attribute__((unused)) static int tap_in_child(void (*fn)(const char *), const char *arg) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    fn(arg);
+    _exit(0);
+  }
+  int st;
+  if (pid < 0 || waitpid(pid, &st, 0) != pid) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* Stops the test with a failed check when cond is false (setup failures). */

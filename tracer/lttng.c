@@ -74,18 +74,6 @@ void et__lttng_forget(void) {
   if (et__g.fast_mode == 2) et__g.fast_mode = 0;
 }
 
-/* Reads a varint the tracer itself wrote just now: no bounds beyond end. */
-static const uint8_t *get_u(const uint8_t *p, const uint8_t *end, uint64_t *v) {
-  uint64_t x = 0;
-  for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
-    uint8_t b = *p++;
-    x |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) break;
-  }
-  *v = x;
-  return p;
-}
-
 void et__lttng_forward(et__w *w, const uint8_t *end) {
   const uint8_t *p = w->p;
   unsigned kind = *p++;
@@ -98,7 +86,7 @@ void et__lttng_forward(et__w *w, const uint8_t *end) {
   if (s == NULL || k->name == NULL || emit == NULL) return;
   et_lttng_event e = {.kind = as};
   uint64_t v;
-  p = get_u(p, end, &v); /* the time delta: LTTng takes its own time */
+  et__get_uvarint(&p, end, &v); /* the time delta: LTTng takes its own time */
   if (kind == ET_EV_REGION_END_LAST) {
     const et__meta *m = et__table_get(&s->strings, w->s->rname);
     e.v[0] = w->s->rtask;
@@ -110,11 +98,11 @@ void et__lttng_forward(et__w *w, const uint8_t *end) {
   uint64_t pcs[255];
 #endif
   for (unsigned f = 0; f < k->nfields && p < end; f++) {
-    p = get_u(p, end, &v);
+    if (et__get_uvarint(&p, end, &v) != 0) break;
     switch (k->ftype[f]) {
       case ET_FT_U:
       case ET_FT_T: e.v[f] = v; break;
-      case ET_FT_I: e.v[f] = (uint64_t)(int64_t)((v >> 1) ^ -(v & 1)); break;
+      case ET_FT_I: e.v[f] = (uint64_t)et__unzigzag(v); break;
       case ET_FT_P: e.v[f] = w->s->last_obj; break; /* a kind has at most one P field: it is the last object */
       case ET_FT_S: {
         const et__meta *m = et__table_get(&s->strings, (uint32_t)v);

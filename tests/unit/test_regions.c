@@ -43,18 +43,6 @@ static void path_of(char *buf, size_t n, const char *name) {
   snprintf(buf, n, "%s/%s.etrace", dir, name);
 }
 
-static int in_child(void (*fn)(const char *), const char *path) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) {
-    fn(path);
-    _exit(0);
-  }
-  int st;
-  waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static void pause_ms(int ms) {
   struct timespec ts = {0, ms * 1000000L};
   nanosleep(&ts, NULL);
@@ -351,19 +339,19 @@ int main(void) {
   char path[512];
 
   path_of(path, sizeof path, "basic");
-  ok(in_child(basic_child, path) == 0, "basic: recorded");
+  ok(tap_in_child(basic_child, path) == 0, "basic: recorded");
   verify("basic", path, 9 * ROUNDS, 11 * ROUNDS, ROUNDS, ROUNDS, false);
 
   path_of(path, sizeof path, "pieces");
-  ok(in_child(pieces_child, path) == 0, "pieces: recorded with 4 KiB chunks and 1 ms flushes");
+  ok(tap_in_child(pieces_child, path) == 0, "pieces: recorded with 4 KiB chunks and 1 ms flushes");
   verify("pieces", path, 10 * 200, 12 * 200, 200, 200, true);
 
   path_of(path, sizeof path, "signal");
-  ok(in_child(signal_child, path) == 0, "signal: recorded with handlers writing regions");
+  ok(tap_in_child(signal_child, path) == 0, "signal: recorded with handlers writing regions");
   verify("signal", path, 0, 0, 0, 0, false);
 
   path_of(path, sizeof path, "flight");
-  ok(in_child(flight_child, path) == 0, "flight: snapshot of a 64 KiB ring");
+  ok(tap_in_child(flight_child, path) == 0, "flight: snapshot of a 64 KiB ring");
   verify("flight", path, 0, 0, 0, 0, false);
 
   char cmd[600];

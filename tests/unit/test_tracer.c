@@ -28,19 +28,6 @@ static void path_of(char *buf, size_t n, const char *name) {
   snprintf(buf, n, "%s/%s.etrace", dir, name);
 }
 
-/* Runs fn in a child process and returns its exit status. */
-static int in_child(void (*fn)(const char *), const char *path) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) {
-    fn(path);
-    _exit(0);
-  }
-  int st;
-  waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static uint64_t count_kind(const et_trace *t, const char *name) {
   int k = et_trace_kind_by_name(t, name);
   return k > 0 ? et_trace_kind_count(t, (unsigned)k) : 0;
@@ -277,10 +264,10 @@ int main(void) {
   check_errors();
 
   path_of(path, sizeof path, "double");
-  ok(in_child(double_start, path) == 0, "a second et_start while on: ET_E_ACTIVE, first session intact");
+  ok(tap_in_child(double_start, path) == 0, "a second et_start while on: ET_E_ACTIVE, first session intact");
 
   path_of(path, sizeof path, "threads");
-  ok(in_child(thread_exit_child, path) == 0, "20 short threads recorded");
+  ok(tap_in_child(thread_exit_child, path) == 0, "20 short threads recorded");
   et_trace *t = load(path);
   ok(t && count_kind(t, "region_begin") == 2000 && count_kind(t, "thread_exit") == 20,
      "every exited thread's events are in the trace (%" PRIu64 " region begins, %" PRIu64 " exits)",
@@ -288,14 +275,14 @@ int main(void) {
   et_trace_close(t);
 
   path_of(path, sizeof path, "exit");
-  ok(in_child(exit_without_stop, path) == 0, "exit() without et_stop");
+  ok(tap_in_child(exit_without_stop, path) == 0, "exit() without et_stop");
   t = load(path);
   ok(t && et_trace_get_info(t)->complete && count_kind(t, "log") == 1000,
      "exit() flushes and completes the trace (%" PRIu64 " logs)", t ? count_kind(t, "log") : 0);
   et_trace_close(t);
 
   path_of(path, sizeof path, "fork");
-  ok(in_child(fork_child_check, path) == 0, "forked child: tracing off, et_stop refused");
+  ok(tap_in_child(fork_child_check, path) == 0, "forked child: tracing off, et_stop refused");
   t = load(path);
   ok(t && count_kind(t, "log") == 2 && et_trace_thread_count(t) == 1 &&
          et_trace_get_info(t)->complete,
@@ -307,18 +294,18 @@ int main(void) {
   /* TSan cannot follow a thread started in the child of a multi-threaded fork. */
   printf("ok %d - a forked child records its own trace # SKIP not under TSan\n", ++tap_n);
 #else
-  ok(in_child(fork_then_record, path) == 0, "a forked child records its own trace under its own tid");
+  ok(tap_in_child(fork_then_record, path) == 0, "a forked child records its own trace under its own tid");
 #endif
 
   path_of(path, sizeof path, "small");
-  ok(in_child(small_chunks, path) == 0, "4 KiB chunks, flush only at stop");
+  ok(tap_in_child(small_chunks, path) == 0, "4 KiB chunks, flush only at stop");
   t = load(path);
   ok(t && count_kind(t, "log") == 1000 && et_trace_get_info(t)->dropped == 0,
      "every log fits a 4 KiB chunk (%" PRIu64 ")", t ? count_kind(t, "log") : 0);
   et_trace_close(t);
 
   path_of(path, sizeof path, "signal");
-  ok(in_child(signal_child, path) == 0, "events from signal handlers during event writes");
+  ok(tap_in_child(signal_child, path) == 0, "events from signal handlers during event writes");
   t = load(path);
   if (t) {
     /* A signal that lands while the thread's state is being set up cannot
@@ -348,7 +335,7 @@ int main(void) {
   et_trace_close(t);
 
   path_of(path, sizeof path, "drops");
-  ok(in_child(drop_child, path) == 0, "flood a 1 MiB buffer from 2 threads");
+  ok(tap_in_child(drop_child, path) == 0, "flood a 1 MiB buffer from 2 threads");
   t = load(path);
   if (t) {
     const et_trace_info *in = et_trace_get_info(t);
@@ -370,14 +357,14 @@ int main(void) {
   et_trace_close(t);
 
   path_of(path, sizeof path, "blocking");
-  ok(in_child(blocking_child, path) == 0, "flood with block_when_full");
+  ok(tap_in_child(blocking_child, path) == 0, "flood with block_when_full");
   t = load(path);
   ok(t && et_trace_get_info(t)->dropped == 0 && count_kind(t, "region_begin") == 2 * FLOOD,
      "block_when_full loses nothing (%" PRIu64 " region begins)", t ? count_kind(t, "region_begin") : 0);
   et_trace_close(t);
 
   path_of(path, sizeof path, "restart");
-  ok(in_child(restart_child, path) == 0, "start, stop, start again");
+  ok(tap_in_child(restart_child, path) == 0, "start, stop, start again");
   t = load(path);
   ok(t && count_kind(t, "log") == 1, "first session: 1 log");
   et_trace_close(t);
