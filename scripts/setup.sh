@@ -12,6 +12,7 @@ et_packages=(
   babeltrace2                        # reads our CTF exports in the tests
   libbabeltrace2-dev                 # the reader's CTF import (our exports, LTTng traces)
   libdw-dev                          # elfutils: symbols, source lines, inlines for pprof
+  libc6-dbg                          # libc's full symbol table (start_thread...), found by elfutils: tests check stacks through libc
   libunwind-dev                      # --stacks dwarf: libunwind, loaded at run time (libunwind8)
   golang-go                          # go tool pprof reads our profiles in the tests
   libsdl2-dev libsdl2-ttf-dev        # the viewer's window, drawing and text
